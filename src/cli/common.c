@@ -1,0 +1,46 @@
+/* Helpers shared by the verbs: strict number parsing and the printing of errors and notes. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/verbs.h"
+
+bool cli_parse_int(const char *verb, const char *option, const char *text, long min, long max, long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (errno || end == text || *end != '\0' || v < min || v > max) {
+    fprintf(stderr, "dlcc %s: --%s wants a whole number from %ld to %ld, not \"%s\"\n", verb, option, min, max,
+            text);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool cli_parse_u64(const char *verb, const char *option, const char *text, uint64_t *out) {
+  char *end = NULL;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno || end == text || *end != '\0' || text[0] == '-') {
+    fprintf(stderr, "dlcc %s: --%s wants a non-negative whole number, not \"%s\"\n", verb, option, text);
+    return false;
+  }
+  *out = (uint64_t)v;
+  return true;
+}
+
+int cli_report_error(const char *verb, const dlcc_error *err) {
+  fprintf(stderr, "dlcc %s: error: %s\n", verb, err->message);
+  return CLI_FAILED;
+}
+
+void cli_print_notes(const dlcc_notes *notes) {
+  for (size_t i = 0; i < notes->count; i++) fprintf(stderr, "note: %s\n", notes->lines[i]);
+}
+
+int cli_usage_error(const char *verb, const char *problem) {
+  fprintf(stderr, "dlcc %s: %s\nTry 'dlcc %s --help'.\n", verb, problem, verb);
+  return CLI_USAGE;
+}

@@ -1,0 +1,37 @@
+/* The verbs of the `dlcc` command, one file each, and the small helpers they share (number parsing,
+ * printing errors and notes). Only the command line prints; the library reports through dlcc_error
+ * and dlcc_notes. */
+#ifndef DLCC_CLI_VERBS_H
+#define DLCC_CLI_VERBS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "util/notes.h"
+
+typedef struct dlcc_verb {
+  const char *name;
+  const char *summary;
+  int (*run)(int argc, char **argv);
+} dlcc_verb;
+
+int cli_create_training_dataset(int argc, char **argv);
+int cli_make_demo_project(int argc, char **argv);
+int cli_check_project(int argc, char **argv);
+
+/* Exit codes: 0 done, 1 the work failed (message printed), 2 bad command line. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+/* Parses a whole decimal integer in [min, max]; prints "dlcc <verb>: --<option> ..." and returns false
+ * when text is not one. */
+bool cli_parse_int(const char *verb, const char *option, const char *text, long min, long max, long *out);
+bool cli_parse_u64(const char *verb, const char *option, const char *text, uint64_t *out);
+/* Prints "dlcc <verb>: error: <message>" to stderr and returns CLI_FAILED. */
+int cli_report_error(const char *verb, const dlcc_error *err);
+/* Prints each note as "note: ..." to stderr. */
+void cli_print_notes(const dlcc_notes *notes);
+/* Prints "dlcc <verb>: <problem>\nTry 'dlcc <verb> --help'." and returns CLI_USAGE. */
+int cli_usage_error(const char *verb, const char *problem);
+
+#endif
