@@ -10,6 +10,10 @@
 #include "project/yamldoc.h"
 #include "util/error.h"
 
+/* snapshotindex: all snapshots ("snapshotindex: all" in config.yaml). Other values are -1 (the last
+ * snapshot) or a 0-based index; Python's other negative indices are refused when loading. */
+#define DLCC_SNAPSHOT_ALL (-2)
+
 typedef struct dlcc_video_set {
   char *path;      /* the key as written in config.yaml (absolute, relative, or a placeholder) */
   bool has_crop;
@@ -29,8 +33,9 @@ typedef struct dlcc_project_config {
   size_t n_video_sets;
   dlcc_video_set *video_sets;
 
-  /* Single animal: `bodyparts`. maDLC: `bodyparts` is "MULTI!" and the parts are split into
-   * multianimalbodyparts (one set per individual) and uniquebodyparts (under individual "single"). */
+  /* Single animal: `bodyparts`. maDLC: `bodyparts` is "MULTI!" (read as n_bodyparts == 0) and the
+   * parts are split into multianimalbodyparts (one set per individual) and uniquebodyparts (under
+   * individual "single"). Names are distinct across all these lists. */
   size_t n_bodyparts;
   char **bodyparts;
   size_t n_individuals;
@@ -44,18 +49,18 @@ typedef struct dlcc_project_config {
   char *(*skeleton)[2];
 
   size_t n_training_fractions;
-  double *training_fractions;
-  int iteration;
+  double *training_fractions; /* each in (0, 1]; [0.95] when absent */
+  int iteration;              /* 0 when absent */
   char *default_net_type;     /* "resnet_50" when absent */
   char *default_augmenter;    /* "default" when absent */
-  int snapshotindex;          /* -1 = last */
+  int snapshotindex;          /* -1 = last (when absent), DLCC_SNAPSHOT_ALL = "all", else 0-based */
   double pcutoff;             /* 0.6 when absent */
   int batch_size;             /* analysis batch size, 8 when absent */
-  bool cropping;
-  int x1, x2, y1, y2;
-  int dotsize;
-  double alphavalue;
-  char *colormap;
+  bool cropping;              /* false when absent */
+  int x1, x2, y1, y2;         /* 0, 640, 277, 624 when absent (DeepLabCut's new-project values) */
+  int dotsize;                /* 12 when absent */
+  double alphavalue;          /* 0.7 when absent */
+  char *colormap;             /* "rainbow" when absent */
 
   dlcc_yaml_node *doc;        /* the parsed document; owned */
 } dlcc_project_config;
@@ -67,7 +72,9 @@ typedef struct dlcc_project_config {
 dlcc_status dlcc_config_load(const char *path, dlcc_project_config *cfg, dlcc_error *err);
 
 /* Writes cfg back to path atomically: the typed fields above replace their keys in cfg->doc, every
- * other key is kept in its place. */
+ * other key is kept in its place. A key whose value already reads as the field's value is left as
+ * written; project_path is set to the folder path is in (cfg->root when saving in place).
+ * Comments of the original file are not kept. */
 dlcc_status dlcc_config_save(const dlcc_project_config *cfg, const char *path, dlcc_error *err);
 
 void dlcc_config_free(dlcc_project_config *cfg);
