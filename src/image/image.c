@@ -48,11 +48,11 @@ typedef enum image_format { FORMAT_UNKNOWN, FORMAT_PNG, FORMAT_JPEG } image_form
 /* Opens path and identifies it by its first bytes; the stream is rewound to the start. */
 static dlcc_status open_image(const char *path, FILE **fp, image_format *format, dlcc_error *err) {
   static const unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  *format = FORMAT_UNKNOWN;
   *fp = fopen(path, "rb");
   if (!*fp) return dlcc_fail(err, DLCC_ERR_IO, "cannot open image %s: %s", path, strerror(errno));
   unsigned char head[8] = {0};
   size_t got = fread(head, 1, sizeof head, *fp);
-  *format = FORMAT_UNKNOWN;
   if (got == 8 && memcmp(head, png_sig, 8) == 0) *format = FORMAT_PNG;
   else if (got >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF) *format = FORMAT_JPEG;
   if (*format == FORMAT_UNKNOWN || fseek(*fp, 0, SEEK_SET) != 0) {
