@@ -1,6 +1,6 @@
 /* Trajectories of the demo animals: an Ornstein-Uhlenbeck walk in heading and speed, switching between
- * exploring, pausing and approaching another animal, steered away from the walls. All lengths scale
- * with the image's smaller side, so a small test image moves like a large one. */
+ * exploring, pausing and approaching another animal, turned along the walls when they reach one. All
+ * lengths scale with the image's smaller side, so a small test image moves like a large one. */
 #include "demo/motion.h"
 
 #include <assert.h>
@@ -77,13 +77,20 @@ static void place_animals(dlcc_rng *rng, const arena *a, int animals, dlcc_demo_
   }
 }
 
-/* The heading that turns the animal back towards the middle when it heads for a wall (gain 0: no wall ahead). */
+/* Near a wall, mice follow it (thigmotaxis): the heading along the wall closest to the current one,
+ * tilted a little inwards. Gain 0 when no wall is ahead. */
 static double wall_steer(const arena *a, const dlcc_demo_pose *p, double *gain) {
-  double ahead = 0.12 * a->scale;
+  double ahead = 0.08 * a->scale;
   double ax = p->x + ahead * cos(p->heading), ay = p->y + ahead * sin(p->heading);
-  bool near = ax < a->soft || ay < a->soft || ax > a->width - a->soft || ay > a->height - a->soft;
-  *gain = near ? 0.12 : 0;
-  return atan2(a->height / 2 - p->y, a->width / 2 - p->x);
+  /* how far the look-ahead point lies beyond each wall's soft limit: left, top, right, bottom */
+  double beyond[4] = {a->soft - ax, a->soft - ay, ax - (a->width - a->soft), ay - (a->height - a->soft)};
+  static const double inward[4][2] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
+  int wall = 0;
+  for (int i = 1; i < 4; i++)
+    if (beyond[i] > beyond[wall]) wall = i;
+  *gain = beyond[wall] > 0 ? 0.12 : 0;
+  double along = wall % 2 == 0 ? (sin(p->heading) >= 0 ? PI / 2 : -PI / 2) : (cos(p->heading) >= 0 ? 0 : PI);
+  return atan2(sin(along) + 0.25 * inward[wall][1], cos(along) + 0.25 * inward[wall][0]);
 }
 
 /* Heading towards the nearest other animal; ends the approach once their bodies meet. */
@@ -97,7 +104,7 @@ static double approach_steer(walker *w, dlcc_rng *rng, const arena *a, const dlc
   }
   *gain = 0;
   if (nearest < 0) return 0;
-  if (best < 0.08 * a->scale) {  /* touching: carry on (often across the other animal) */
+  if (best < 0.12 * a->scale) {  /* touching: carry on (often across the other animal) */
     w->mode = EXPLORE;
     w->mode_left = uniform_int(rng, 20, 60);
     return 0;
@@ -129,8 +136,8 @@ static void step_walker(walker *w, dlcc_rng *rng, const arena *a, const dlcc_dem
 
 void dlcc_demo_simulate(dlcc_rng *rng, int width, int height, int animals, int frames, dlcc_demo_pose *poses) {
   arena a = {.width = width, .height = height, .scale = width < height ? width : height};
-  a.margin = 0.05 * a.scale;
-  a.soft = 0.15 * a.scale;
+  a.margin = 0.02 * a.scale;
+  a.soft = 0.07 * a.scale;
   a.social = animals > 1;
   walker w[DLCC_DEMO_MAX_ANIMALS];
   assert(animals >= 1 && animals <= DLCC_DEMO_MAX_ANIMALS);

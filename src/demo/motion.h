@@ -1,5 +1,5 @@
 /* Trajectories of the demo animals: smooth headings, varying speed with pauses, bodies that bend into
- * turns, walls that turn them back, and (with several animals) approaches that make them meet,
+ * turns, walls they follow, and (with several animals) approaches that make them meet,
  * touch and cross. Internal to src/demo. */
 #ifndef DLCC_DEMO_MOTION_H
 #define DLCC_DEMO_MOTION_H
@@ -16,7 +16,7 @@ typedef struct dlcc_demo_pose {
 } dlcc_demo_pose;
 
 /* Simulates frames x animals poses (poses[frame * animals + animal]) in a width x height arena whose
- * walls lie a little outside the image, so parts sometimes leave the view. */
+ * walls lie at the image's edges: body centres stay inside, a snout or ear sometimes pokes out of view. */
 void dlcc_demo_simulate(dlcc_rng *rng, int width, int height, int animals, int frames, dlcc_demo_pose *poses);
 
 #endif
