@@ -44,17 +44,24 @@ bool dlcc_yaml_map_set(dlcc_yaml_node *map, const char *key, dlcc_yaml_node *val
 /* Constructors (NULL on allocation failure). */
 dlcc_yaml_node *dlcc_yaml_new_map(void);
 dlcc_yaml_node *dlcc_yaml_new_seq(void);
+/* A plain (unquoted) scalar: readers type its text ("5" is a number); use new_string for text. */
 dlcc_yaml_node *dlcc_yaml_new_scalar(const char *text);
 dlcc_yaml_node *dlcc_yaml_new_scalarf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-dlcc_yaml_node *dlcc_yaml_new_double(double v);    /* shortest text that reads back as v */
+/* A string: quoted only when its plain text would read as a null, boolean, number or date. */
+dlcc_yaml_node *dlcc_yaml_new_string(const char *text);
+/* The shortest text that reads back as v, as Python's repr writes it, with PyYAML's ".0" before a
+ * bare exponent so YAML 1.1 readers see a float too: 0.8, 17.0, 0.0001, 1.0e-05; .inf, .nan. */
+dlcc_yaml_node *dlcc_yaml_new_double(double v);
 /* Appends item to seq (takes ownership). Returns false on allocation failure (item is freed). */
 bool dlcc_yaml_seq_append(dlcc_yaml_node *seq, dlcc_yaml_node *item);
 dlcc_yaml_node *dlcc_yaml_clone(const dlcc_yaml_node *node);
 void dlcc_yaml_free(dlcc_yaml_node *node);
 
 /* Scalar readers following YAML 1.1 as DeepLabCut's loaders (PyYAML / ruamel) read them:
- * booleans true/false/yes/no/on/off in any case, null as ~/null/empty. Each returns false when the
- * scalar is not of that type. */
+ * booleans true/false/yes/no/on/off (lower, Capitalised or UPPER case, as PyYAML), null as
+ * ~/null/empty, integers also as 0x1F / 0b101 / 017 (octal) / 1_000, doubles also as .5, 1e-4,
+ * 5.0e-3, .inf (as_double accepts integers too). Each returns false when the scalar is not of that
+ * type; a quoted scalar is always a string. */
 bool dlcc_yaml_is_null(const dlcc_yaml_node *node);
 bool dlcc_yaml_as_bool(const dlcc_yaml_node *node, bool *out);
 bool dlcc_yaml_as_long(const dlcc_yaml_node *node, long *out);
