@@ -217,8 +217,13 @@ static const key_spec *find_spec(const char *key) {
 /* ------------------------------------------------------------------------------------------------
  * Messages: "<file> line <n>: <key> is <value>; it must be <...> (DeepLabCut's default is <d>)" */
 
-/* Shortest %g text that reads back as v (so 0.8 prints as 0.8, not 0.80000000000000004). */
+/* Shortest text that reads back as v (0.8, not 0.80000000000000004); whole numbers in full (200,
+ * not 2e+02). */
 static void format_number(double v, char *out, size_t cap) {
+  if (v == floor(v) && fabs(v) < 1e15) {
+    snprintf(out, cap, "%.0f", v);
+    return;
+  }
   for (int digits = 1; digits <= 17; digits++) {
     snprintf(out, cap, "%.*g", digits, v);
     if (strtod(out, NULL) == v) return;
@@ -256,7 +261,7 @@ static const char *ordinal_suffix(size_t i) {
   return i % 10 == 1 ? "st" : i % 10 == 2 ? "nd" : i % 10 == 3 ? "rd" : "th";
 }
 
-/* Fails with "<file> line <line>: <body>", plus the key's default when with_default. */
+/* Fails with "<file> line <line>: <body>", plus the key's default when k is given and has one. */
 static dlcc_status fail_at(dlcc_error *err, const char *file, int line, const key_spec *k, int kind,
                            const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static dlcc_status fail_at(dlcc_error *err, const char *file, int line, const key_spec *k, int kind,
@@ -395,7 +400,8 @@ static dlcc_status read_scalar(dlcc_pose_cfg *cfg, const key_spec *k, const dlcc
       return DLCC_OK;
     case V_TOGGLE:
       if (n->kind != DLCC_YAML_SCALAR || dlcc_yaml_is_null(n)) *(bool *)f = n->kind != DLCC_YAML_SCALAR;
-      else if (!read_flag(n, f)) return fail_type(err, at, k, n, "true or false, or a map of the augmenter's parameters");
+      else if (!read_flag(n, f))
+        return fail_type(err, at, k, n, "true or false, or a map of the augmenter's parameters");
       return DLCC_OK;
     case V_GROUP:
       if (n->kind == DLCC_YAML_MAP || dlcc_yaml_is_null(n)) return DLCC_OK;
@@ -594,7 +600,8 @@ static dlcc_status read_file_keys(dlcc_pose_cfg *cfg, const char *path, dlcc_err
  * prefix next to the file (cfg_from_file always overrides it). */
 static dlcc_status derive_keys(dlcc_pose_cfg *cfg, const char *path, dlcc_error *err) {
   int line;
-  if (!node_at(cfg->doc, "all_joints", &line) && cfg->num_joints > 0) {
+  /* Only when the names agree, so that a wild num_joints is reported rather than allocated. */
+  if (!node_at(cfg->doc, "all_joints", &line) && cfg->num_joints > 0 && (size_t)cfg->num_joints == cfg->n_joints) {
     cfg->all_joints = calloc((size_t)cfg->num_joints, sizeof *cfg->all_joints);
     if (!cfg->all_joints) return out_of_memory(err, "all_joints");
     for (int i = 0; i < cfg->num_joints; i++) {
@@ -618,9 +625,10 @@ dlcc_status dlcc_pose_cfg_load(const char *path, dlcc_pose_cfg *cfg, dlcc_error 
   dlcc_yaml_node *doc = dlcc_yaml_load_file(path, err);
   if (!doc) return err ? err->status : DLCC_ERR_PARSE;
   if (doc->kind != DLCC_YAML_MAP) {
+    const char *found = dlcc_yaml_is_null(doc) ? "it is empty" : "it holds a single value or a list";
     dlcc_yaml_free(doc);
-    return dlcc_fail(err, DLCC_ERR_PARSE, "%s: expected `key: value` lines as DeepLabCut writes pose_cfg.yaml; "
-                                          "the file holds a single value or a list", path);
+    return dlcc_fail(err, DLCC_ERR_PARSE, "%s: expected `key: value` lines as DeepLabCut writes pose_cfg.yaml, but %s",
+                     path, found);
   }
   dlcc_status st = dlcc_pose_cfg_defaults(cfg, file_is_multianimal(doc), err);
   if (st != DLCC_OK) {
@@ -721,8 +729,11 @@ static bool is_choice(const char *choices, const char *v) {
   return false;
 }
 
-static dlcc_status check_choice(const dlcc_pose_cfg *cfg, const key_spec *k, dlcc_error *err) {
+/* Strings with a default must not be left empty (callers rely on them); choices are checked. */
+static dlcc_status check_string(const dlcc_pose_cfg *cfg, const key_spec *k, dlcc_error *err) {
   const char *v = *(char *const *)field_of(cfg, k);
+  if (!k->choices && !v && default_text(k, kind_of(cfg)))
+    return fail_key(cfg, k, err, "%s is empty; give a value or remove the line to use the default", k->key);
   if (!k->choices || (v && is_choice(k->choices, v))) return DLCC_OK;
   dlcc_strbuf allowed = {0};
   for (const char *c = k->choices; *c; c++) {
@@ -804,7 +815,7 @@ static dlcc_status check_key(const dlcc_pose_cfg *cfg, const key_spec *k, dlcc_e
     case V_NUMBER_OR_BOOL: return check_number(cfg, k, *(const double *)f, err);
     case V_INTS:
     case V_DOUBLES: return check_numbers(cfg, k, err);
-    case V_STRING: return check_choice(cfg, k, err);
+    case V_STRING: return check_string(cfg, k, err);
     case V_NAMES: return check_names(cfg, k, err);
     case V_JOINT_LISTS: return check_joint_lists(cfg, k, err);
     case V_MULTI_STEP: return check_multi_step(cfg, k, err);
@@ -831,8 +842,8 @@ static dlcc_status check_joint_counts(const dlcc_pose_cfg *cfg, dlcc_error *err)
                      cfg->num_joints);
   if (cfg->n_joints != (size_t)cfg->num_joints)
     return fail_pair(cfg, "all_joints_names", err,
-                     "all_joints_names lists %zu body parts but num_joints is %d; they must agree", cfg->n_joints,
-                     cfg->num_joints);
+                     "all_joints_names lists %zu body part%s but num_joints is %d; they must agree", cfg->n_joints,
+                     cfg->n_joints == 1 ? "" : "s", cfg->num_joints);
   if (cfg->n_all_joints != (size_t)cfg->num_joints)
     return fail_pair(cfg, "all_joints", err,
                      "all_joints has %zu items but num_joints is %d; DeepLabCut writes one per body part, "
@@ -884,15 +895,6 @@ typedef struct saver {
   bool failed;           /* an allocation failed */
 } saver;
 
-/* Text that a YAML reader would take for a number, boolean or null is quoted. */
-static dlcc_yaml_node *new_text(const char *s) {
-  dlcc_yaml_node *n = dlcc_yaml_new_scalar(s);
-  double d;
-  bool b;
-  if (n) n->quoted = dlcc_yaml_is_null(n) || dlcc_yaml_as_bool(n, &b) || dlcc_yaml_as_double(n, &d);
-  return n;
-}
-
 static dlcc_yaml_node *new_flow_seq(void) {
   dlcc_yaml_node *n = dlcc_yaml_new_seq();
   if (n) n->flow = true;
@@ -933,7 +935,7 @@ static dlcc_yaml_node *numbers_node(const dlcc_pose_cfg *cfg, const key_spec *k)
 static dlcc_yaml_node *list_node(const dlcc_pose_cfg *cfg, const key_spec *k) {
   dlcc_yaml_node *seq = dlcc_yaml_new_seq();
   if (k->type == V_NAMES)
-    for (size_t i = 0; i < cfg->n_joints && seq; i++) seq = append(seq, new_text(cfg->all_joints_names[i]));
+    for (size_t i = 0; i < cfg->n_joints && seq; i++) seq = append(seq, dlcc_yaml_new_string(cfg->all_joints_names[i]));
   if (k->type == V_JOINT_LISTS)
     for (size_t i = 0; i < cfg->n_all_joints && seq; i++)
       seq = append(seq, append(new_flow_seq(), dlcc_yaml_new_scalarf("%d", *cfg->all_joints[i])));
@@ -959,7 +961,7 @@ static dlcc_yaml_node *number_or_bool_node(double v) {
 static dlcc_yaml_node *value_node(const dlcc_pose_cfg *cfg, const key_spec *k) {
   const void *f = field_of(cfg, k);
   switch (k->type) {
-    case V_STRING: return *(char *const *)f ? new_text(*(char *const *)f) : NULL;
+    case V_STRING: return *(char *const *)f ? dlcc_yaml_new_string(*(char *const *)f) : NULL;
     case V_BOOL:
     case V_TOGGLE: return dlcc_yaml_new_scalar(*(const bool *)f ? "true" : "false");
     case V_INT: return dlcc_yaml_new_scalarf("%d", *(const int *)f);
