@@ -1,5 +1,6 @@
 /* Tests of src/project/yamldoc: loading with line numbers, syntax and structure errors, writing that
  * round-trips real DeepLabCut configs exactly, quoting of ambiguous strings, scalar typing. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,8 @@ static void test_openfield_config_round_trips_with_keys_in_order(void **state) {
   dlcc_yaml_node *reread;
   dlcc_yaml_node *root = round_trip_shared_config("openfield-Pranav-2018-10-30", &reread);
   assert_int_equal(root->kind, DLCC_YAML_MAP);
-  const char *first_keys[] = {"Task", "scorer", "date", "multianimalproject", "identity", "project_path",
-                              "engine", "video_sets", "bodyparts"};
+  const char *first_keys[] = {"Task",         "scorer", "date",       "multianimalproject", "identity",
+                              "project_path", "engine", "video_sets", "bodyparts"};
   for (size_t i = 0; i < sizeof first_keys / sizeof *first_keys; i++)
     assert_string_equal(reread->keys[i], first_keys[i]);
   assert_string_equal(reread->keys[reread->count - 1], "SuperAnimalConversionTables");
@@ -176,8 +177,9 @@ static void test_empty_text_reads_as_null(void **state) {
 
 static void test_ambiguous_strings_are_quoted_and_read_back_as_strings(void **state) {
   (void)state;
-  const char *texts[] = {"true", "no", "0.5", "", "a: b", "null", "~", "1e-4", "17", "2018-10-30", "1:30",
-                         "- x", "#hash", "plain words", "MULTI!", "videos/clip.mp4"};
+  const char *texts[] = {
+      "true", "no",         "0.5",  "",    "a: b",  "null",        "~",      "1e-4",
+      "17",   "2018-10-30", "1:30", "- x", "#hash", "plain words", "MULTI!", "videos/clip.mp4"};
   const size_t n = sizeof texts / sizeof *texts;
   dlcc_yaml_node *map = dlcc_yaml_new_map();
   char key[16];
@@ -215,8 +217,9 @@ static void test_keys_that_look_like_numbers_are_quoted(void **state) {
 
 static void test_flow_sequences_stay_flow_and_nested_lists_stay_block(void **state) {
   (void)state;
-  const char *source = "crop_size: [400, 400]\nmulti_step:\n- - 0.005\n  - 10000\n- - 0.02\n  - 430000\n"
-                       "name: 'quoted'\nempty:\nnested:\n  inner: 1\nnote: |\n  two\n  lines\n";
+  const char *source =
+      "crop_size: [400, 400]\nmulti_step:\n- - 0.005\n  - 10000\n- - 0.02\n  - 430000\n"
+      "name: 'quoted'\nempty:\nnested:\n  inner: 1\nnote: |\n  two\n  lines\n";
   dlcc_yaml_node *root = load_ok(source);
   assert_true(dlcc_yaml_map_get(root, "crop_size")->flow);
   assert_false(dlcc_yaml_map_get(root, "multi_step")->flow);
@@ -232,8 +235,10 @@ static void assert_double_text(double v, const char *expected) {
   assert_string_equal(n->scalar, expected);
   double back;
   assert_true(dlcc_yaml_as_double(n, &back));
-  if (isnan(v)) assert_true(isnan(back));
-  else assert_true(back == v && signbit(back) == signbit(v));
+  if (isnan(v))
+    assert_true(isnan(back));
+  else
+    assert_true(back == v && signbit(back) == signbit(v));
   dlcc_yaml_free(n);
 }
 
@@ -289,6 +294,10 @@ static void test_scalar_readers_follow_yaml_1_1(void **state) {
   for (size_t i = 7; i < 11; i++) assert_false(dlcc_yaml_as_long(longs->items[i], &l));
   assert_true(dlcc_yaml_as_long(longs->items[11], &l));
   assert_int_equal(l, 90);
+  dlcc_yaml_node *extreme = dlcc_yaml_new_scalar("-9223372036854775808");
+  assert_true(dlcc_yaml_as_long(extreme, &l));
+  assert_true(l == LONG_MIN);
+  dlcc_yaml_free(extreme);
   const double want_double[] = {1e-4, 0.5, -0.5, 5e-3, 17.0, 1000.0, INFINITY};
   dlcc_yaml_node *doubles = dlcc_yaml_map_get(root, "doubles");
   double d;

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -139,18 +140,18 @@ bool dlcc_yaml_map_set(dlcc_yaml_node *map, const char *key, dlcc_yaml_node *val
 
 dlcc_yaml_node *dlcc_yaml_clone(const dlcc_yaml_node *node) {
   if (!node) return NULL;
-  dlcc_yaml_node *copy = node->kind == DLCC_YAML_SCALAR ? dlcc_yaml_new_scalar(node->scalar)
-                                                         : new_node(node->kind);
+  dlcc_yaml_node *copy =
+      node->kind == DLCC_YAML_SCALAR ? dlcc_yaml_new_scalar(node->scalar) : new_node(node->kind);
   if (!copy) return NULL;
   copy->line = node->line;
   copy->quoted = node->quoted;
   copy->flow = node->flow;
   for (size_t i = 0; i < node->count; i++) {
     dlcc_yaml_node *item = dlcc_yaml_clone(node->items[i]);
-    bool ok = item && (node->kind == DLCC_YAML_SEQ
-                           ? dlcc_yaml_seq_append(copy, item)
-                           : map_append(copy, node->keys[i], node->key_lines[i], item));
-    if (!ok) {  /* a failed append has freed item */
+    bool ok =
+        item && (node->kind == DLCC_YAML_SEQ ? dlcc_yaml_seq_append(copy, item)
+                                             : map_append(copy, node->keys[i], node->key_lines[i], item));
+    if (!ok) { /* a failed append has freed item */
       dlcc_yaml_free(copy);
       return NULL;
     }
@@ -209,7 +210,7 @@ static bool parse_sexagesimal(const char *s, long *out) {
     const char *group = end + 1;
     long part = strtol(group, &end, 10);
     if (end == group || end - group > 2 || !isdigit((unsigned char)*group) || part > 59) return false;
-    if (value > (__LONG_MAX__ - part) / 60) return false;
+    if (value > (LONG_MAX - part) / 60) return false;
     value = value * 60 + part;
   }
   if (*end) return false;
@@ -223,14 +224,13 @@ static bool text_long(const char *text, long *out) {
   const char *s = buf;
   bool negative = *s == '-';
   if (*s == '-' || *s == '+') s++;
-  int base = 10;
-  const char *digits = s;
-  unsigned long long magnitude;
-  if (!strncmp(s, "0b", 2)) base = 2, digits = s + 2;
-  else if (!strncmp(s, "0x", 2)) base = 16, digits = s + 2;
-  else if (s[0] == '0' && s[1]) base = 8, digits = s + 1;
-  const char *alphabet = base == 2 ? "01" : base == 8 ? "01234567" : base == 16 ? "0123456789abcdefABCDEF"
-                                                                                : "0123456789";
+  /* YAML 1.1 prefixes: 0b binary, 0x hex, a leading 0 octal */
+  int base = !strncmp(s, "0b", 2) ? 2 : !strncmp(s, "0x", 2) ? 16 : (s[0] == '0' && s[1]) ? 8 : 10;
+  const char *digits = s + (base == 2 || base == 16 ? 2 : base == 8 ? 1 : 0);
+  const char *alphabet = base == 2    ? "01"
+                         : base == 8  ? "01234567"
+                         : base == 16 ? "0123456789abcdefABCDEF"
+                                      : "0123456789";
   if (!all_digits_in(digits, alphabet)) {
     long v;
     if (base != 10 || !parse_sexagesimal(s, &v)) return false;
@@ -238,9 +238,12 @@ static bool text_long(const char *text, long *out) {
     return true;
   }
   errno = 0;
-  magnitude = strtoull(digits, NULL, base);
-  if (errno || magnitude > (unsigned long long)__LONG_MAX__ + (negative ? 1u : 0u)) return false;
-  *out = negative ? (long)(0 - magnitude) : (long)magnitude;
+  unsigned long long magnitude = strtoull(digits, NULL, base);
+  if (errno || magnitude > (unsigned long long)LONG_MAX + (negative ? 1u : 0u)) return false;
+  if (!negative)
+    *out = (long)magnitude;
+  else
+    *out = magnitude ? -(long)(magnitude - 1) - 1 : 0; /* so that -(LONG_MAX + 1) fits */
   return true;
 }
 
@@ -249,7 +252,7 @@ static bool text_long(const char *text, long *out) {
 static bool text_double(const char *text, double *out) {
   long as_int;
   if (text_long(text, &as_int)) {
-    *out = (double)as_int;  /* 0x1F, 010 (octal) and 1:30 keep their YAML 1.1 integer values */
+    *out = (double)as_int; /* 0x1F, 010 (octal) and 1:30 keep their YAML 1.1 integer values */
     return true;
   }
   char buf[128];
@@ -367,8 +370,10 @@ static void format_repr(double v, char *out) {
   if (exponent < -4 || exponent >= 16) {
     out[k++] = digits[0];
     out[k++] = '.';
-    if (n > 1) append_text(out, &k, digits + 1, n - 1);
-    else out[k++] = '0';
+    if (n > 1)
+      append_text(out, &k, digits + 1, n - 1);
+    else
+      out[k++] = '0';
     k += (size_t)sprintf(out + k, "e%c%02d", exponent < 0 ? '-' : '+', abs(exponent));
   } else if (exponent < 0) {
     append_text(out, &k, "0.", 2);
@@ -379,8 +384,10 @@ static void format_repr(double v, char *out) {
     append_text(out, &k, digits, n < whole ? n : whole);
     if (n < whole) append_zeros(out, &k, (int)(whole - n));
     out[k++] = '.';
-    if (n > whole) append_text(out, &k, digits + whole, n - whole);
-    else out[k++] = '0';
+    if (n > whole)
+      append_text(out, &k, digits + whole, n - whole);
+    else
+      out[k++] = '0';
   }
   out[k] = '\0';
 }
@@ -396,7 +403,7 @@ dlcc_yaml_node *dlcc_yaml_new_double(double v) {
 
 typedef struct loader {
   yaml_parser_t parser;
-  const char *label;  /* file name for messages */
+  const char *label; /* file name for messages */
   dlcc_error *err;
 } loader;
 
@@ -414,11 +421,11 @@ static void syntax_error(loader *ld) {
   }
   char context[256] = "";
   if (p->context)
-    snprintf(context, sizeof context, " (%s at line %zu, column %zu)", p->context,
-             p->context_mark.line + 1, p->context_mark.column + 1);
-  dlcc_fail(ld->err, DLCC_ERR_PARSE, "%s: line %zu, column %zu: invalid YAML: %s%s; check the indentation, "
-            "colons and quotes there", ld->label, p->problem_mark.line + 1, p->problem_mark.column + 1,
-            problem, context);
+    snprintf(context, sizeof context, " (%s at line %zu, column %zu)", p->context, p->context_mark.line + 1,
+             p->context_mark.column + 1);
+  dlcc_fail(ld->err, DLCC_ERR_PARSE,
+            "%s: line %zu, column %zu: invalid YAML: %s%s; check the indentation, colons and quotes there",
+            ld->label, p->problem_mark.line + 1, p->problem_mark.column + 1, problem, context);
 }
 
 static bool next_event(loader *ld, yaml_event_t *ev) {
@@ -440,8 +447,8 @@ static dlcc_yaml_node *load_scalar(loader *ld, const yaml_event_t *ev) {
   const char *value = (const char *)ev->data.scalar.value;
   size_t len = ev->data.scalar.length;
   if (memchr(value, '\0', len)) {
-    dlcc_fail(ld->err, DLCC_ERR_PARSE, "%s: line %d: a value contains a NUL character; remove it",
-              ld->label, event_line(ev));
+    dlcc_fail(ld->err, DLCC_ERR_PARSE, "%s: line %d: a value contains a NUL character; remove it", ld->label,
+              event_line(ev));
     return NULL;
   }
   dlcc_yaml_node *node = new_scalar_n(value, len);
@@ -480,10 +487,12 @@ static char *load_key(loader *ld, int *line, bool *end) {
   if (!next_event(ld, &ev)) return NULL;
   char *key = NULL;
   *line = event_line(&ev);
-  if (ev.type == YAML_MAPPING_END_EVENT) *end = true;
+  if (ev.type == YAML_MAPPING_END_EVENT)
+    *end = true;
   else if (ev.type != YAML_SCALAR_EVENT)
-    dlcc_fail(ld->err, DLCC_ERR_UNSUPPORTED, "%s: line %d: a key is a list, map or alias; only plain text "
-              "keys are supported", ld->label, *line);
+    dlcc_fail(ld->err, DLCC_ERR_UNSUPPORTED,
+              "%s: line %d: a key is a list, map or alias; only plain text keys are supported", ld->label,
+              *line);
   else if (!(key = strndup((const char *)ev.data.scalar.value, ev.data.scalar.length)))
     out_of_memory(ld);
   yaml_event_delete(&ev);
@@ -530,9 +539,9 @@ static dlcc_yaml_node *load_node(loader *ld, yaml_event_t *ev, int depth) {
   else if (ev->type == YAML_MAPPING_START_EVENT)
     node = load_map(ld, ev, depth);
   else if (ev->type == YAML_ALIAS_EVENT)
-    dlcc_fail(ld->err, DLCC_ERR_UNSUPPORTED, "%s: line %d, column %zu: aliases (*%s) are not supported; "
-              "write the value out in full", ld->label, line, ev->start_mark.column + 1,
-              (const char *)ev->data.alias.anchor);
+    dlcc_fail(ld->err, DLCC_ERR_UNSUPPORTED,
+              "%s: line %d, column %zu: aliases (*%s) are not supported; write the value out in full",
+              ld->label, line, ev->start_mark.column + 1, (const char *)ev->data.alias.anchor);
   else
     dlcc_fail(ld->err, DLCC_ERR_PARSE, "%s: line %d: unexpected YAML structure", ld->label, line);
   if (node) node->line = line;
@@ -567,8 +576,10 @@ static dlcc_yaml_node *load_stream(loader *ld) {
   }
   bool single = ev.type == YAML_STREAM_END_EVENT;
   if (!single)
-    dlcc_fail(ld->err, DLCC_ERR_PARSE, "%s: line %d: a second YAML document starts here; the file must "
-              "hold one document (remove the '---' line and what follows)", ld->label, event_line(&ev));
+    dlcc_fail(ld->err, DLCC_ERR_PARSE,
+              "%s: line %d: a second YAML document starts here; the file must "
+              "hold one document (remove the '---' line and what follows)",
+              ld->label, event_line(&ev));
   yaml_event_delete(&ev);
   if (single) return root;
   dlcc_yaml_free(root);
@@ -604,7 +615,7 @@ static int append_output(void *data, unsigned char *buffer, size_t size) {
 
 static bool emit_scalar(yaml_emitter_t *em, const char *text, bool quoted) {
   yaml_event_t ev;
-  yaml_scalar_style_t style = !quoted               ? YAML_PLAIN_SCALAR_STYLE
+  yaml_scalar_style_t style = !quoted              ? YAML_PLAIN_SCALAR_STYLE
                               : strchr(text, '\n') ? YAML_LITERAL_SCALAR_STYLE
                                                    : YAML_SINGLE_QUOTED_SCALAR_STYLE;
   return yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)text, (int)strlen(text), 1, 1, style) &&
@@ -616,8 +627,8 @@ static bool emit_node(yaml_emitter_t *em, const dlcc_yaml_node *node) {
   if (node->kind == DLCC_YAML_SCALAR) return emit_scalar(em, node->scalar, node->quoted);
   bool ok;
   if (node->kind == DLCC_YAML_SEQ)
-    ok = yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                              node->flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
+    ok = yaml_sequence_start_event_initialize(
+        &ev, NULL, NULL, 1, node->flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
   else
     ok = yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
                                              node->flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE);
@@ -628,8 +639,10 @@ static bool emit_node(yaml_emitter_t *em, const dlcc_yaml_node *node) {
     ok = ok && emit_node(em, node->items[i]);
   }
   if (!ok) return false;
-  if (node->kind == DLCC_YAML_SEQ) yaml_sequence_end_event_initialize(&ev);
-  else yaml_mapping_end_event_initialize(&ev);
+  if (node->kind == DLCC_YAML_SEQ)
+    yaml_sequence_end_event_initialize(&ev);
+  else
+    yaml_mapping_end_event_initialize(&ev);
   return yaml_emitter_emit(em, &ev);
 }
 
@@ -654,8 +667,10 @@ char *dlcc_yaml_to_string(const dlcc_yaml_node *root, dlcc_error *err) {
   yaml_emitter_set_indent(&em, 2);
   bool ok = emit_document(&em, root) && yaml_emitter_flush(&em);
   if (!ok || sb.failed || !sb.data) {
-    if (sb.failed || em.error == YAML_MEMORY_ERROR) dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory writing YAML");
-    else dlcc_fail(err, DLCC_ERR_INVALID, "cannot write YAML: %s", em.problem ? em.problem : "emitter error");
+    if (sb.failed || em.error == YAML_MEMORY_ERROR)
+      dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory writing YAML");
+    else
+      dlcc_fail(err, DLCC_ERR_INVALID, "cannot write YAML: %s", em.problem ? em.problem : "emitter error");
     dlcc_strbuf_free(&sb);
   }
   yaml_emitter_delete(&em);
