@@ -18,14 +18,19 @@ typedef struct dlcc_lr_step {
 typedef struct dlcc_pose_cfg {
   /* dataset and project (filled by create-training-dataset) */
   char *dataset;               /* training set file, relative to project_path */
+  char *metadataset;           /* the split's documentation file, relative to project_path */
+  char *engine;                /* "tensorflow" (written by DeepLabCut 2.3+) */
   char *dataset_type;          /* "imgaug", "multi-animal-imgaug", "default", ... */
   char *project_path;
   char *net_type;              /* "resnet_50", "mobilenet_v2_0.35", "dlcrnet_ms5", ... */
   char *init_weights;
-  char *snapshot_prefix;
+  char *snapshot_prefix;       /* <folder of the file>/snapshot after loading, as DeepLabCut sets it */
+  char *log_dir;
+  char *scoremap_dir;
   int num_joints;
   size_t n_joints;             /* length of all_joints / all_joints_names */
   char **all_joints_names;
+  size_t n_all_joints;         /* length of all_joints */
   int **all_joints;            /* all_joints[i] is a list with one index, as DeepLabCut writes */
 
   /* the seed's hyperparameters */
@@ -63,6 +68,8 @@ typedef struct dlcc_pose_cfg {
   long display_iters;
   long save_iters;
   int max_snapshots_to_keep;
+  bool shuffle;
+  bool deterministic;
 
   /* augmentation (rotation: degrees, 0 = off; `rotation: False` reads as 0, `True` as DeepLabCut's
    * default angle) */
@@ -71,7 +78,24 @@ typedef struct dlcc_pose_cfg {
   bool mirror;
   bool crop;                   /* single-animal cropping augmentation */
   double cropratio;
-  /* ... the other imgaug keys: see posecfg.c's table */
+  double crop_by;              /* imgaug crop: at most this fraction of each side */
+  int crop_pad;
+  double apply_prob;           /* probability of each `sometimes` augmenter */
+  int pre_resize[2];           /* width, height; 0, 0 when not resizing (`pre_resize: []`) */
+  bool covering, elastic_transform, grayscale;
+  bool motion_blur;            /* true also when given as parameters (kept in doc) */
+  double gaussian_noise;       /* noise scale; 0 = off (`True` reads as DeepLabCut's default) */
+  /* contrast: and convolution: (an augmenter given as a map of parameters is on; the parameters
+   * stay in doc). emboss's parameters are typed: `emboss: True` reads as the template's. */
+  struct {
+    bool clahe, histeq, log, linear, sigmoid, gamma;
+    double claheratio, histeqratio, logratio, linearratio, sigmoidratio, gammaratio;
+  } contrast;
+  struct {
+    bool sharpen, edge, emboss;
+    double sharpenratio, edgeratio, embossratio;
+    double emboss_alpha[2], emboss_strength[2];
+  } convolution;
 
   /* multi-animal */
   bool multianimal;
@@ -89,7 +113,8 @@ typedef struct dlcc_pose_cfg {
   int nmsradius;               /* 5 */
   double minconfidence;        /* 0.01 */
   int sigma;
-  int topktoretain;
+  bool locref_smooth;
+  int topktoretain;            /* 0: as many as config.yaml lists individuals */
   bool multi_stage;
 
   char *source_path;           /* the file this came from, for messages; NULL when built in memory */
@@ -117,8 +142,9 @@ dlcc_status dlcc_pose_cfg_set_joints(dlcc_pose_cfg *cfg, char *const *names, siz
 dlcc_status dlcc_pose_cfg_set_graph(dlcc_pose_cfg *cfg, const int (*pairs)[2], size_t n, dlcc_error *err);
 dlcc_status dlcc_pose_cfg_set_string(char **field, const char *value, dlcc_error *err);
 
-/* The learning rate at `iteration` under multi_step (the first step whose until_iteration is above
- * it); the last step's rate past the end. */
+/* The learning rate at `iteration` under multi_step: the first step whose until_iteration is at or
+ * above it (DeepLabCut moves to the next rate after that iteration); the last step's rate past the
+ * end; 0 when multi_step is empty. */
 double dlcc_pose_cfg_learning_rate(const dlcc_pose_cfg *cfg, long iteration);
 
 #endif
