@@ -1,6 +1,7 @@
 # The two commands: `make demo` and `make test`. Both install missing Debian packages first.
 # `make` alone builds build/dlcc (release) and the library.
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 .PHONY: all deps build demo test clean
 
