@@ -2,6 +2,7 @@
  * (tests/fixtures/conv_*.safetensors from tools/make-golden.py), plan reuse per input shape, error
  * messages, and bf16 where the CPU has oneDNN's bf16 kernels. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,15 +398,43 @@ static void test_bad_specs_are_refused_before_declaring_parameters(void **state)
 
 /* ---- bf16 --------------------------------------------------------------------------------- */
 
-static void test_bf16_forward_and_backward_track_f32(void **state) {
-  (void)state;
+static bool cpu_has_bf16(const char **isa) {
   dlcc_nn_engine *probe = NULL;
   dlcc_error err;
   assert_int_equal(dlcc_nn_engine_create(&probe, 0, &err), DLCC_OK);
   dlcc_nn_cpu_info info = dlcc_nn_cpu_info_get(probe);
   dlcc_nn_engine_free(probe);
-  if (!info.bf16_available) {
-    print_message("skipped: oneDNN has no bf16 kernels on this CPU (ISA %s)\n", info.isa);
+  *isa = info.isa;
+  return info.bf16_available;
+}
+
+static void test_bf16_without_cpu_support_is_refused_naming_layer_and_isa(void **state) {
+  (void)state;
+  const char *isa;
+  if (cpu_has_bf16(&isa)) {
+    print_message("skipped: this CPU (ISA %s) has bf16 kernels; see the bf16 accuracy test\n", isa);
+    skip();
+  }
+  dlcc_nn_conv_spec s = dlcc_nn_conv_spec_square(8, 8, 3);
+  const int64_t dims[4] = {1, 8, 5, 5};
+  rig r;
+  rig_open(&r, &s, dims);
+  float x[200] = {0};
+  dlcc_error err;
+  assert_int_equal(dlcc_nn_tensor_import_nchw(&r.x, r.e, x, dims, DLCC_NN_BF16, &err), DLCC_OK);
+  assert_int_equal(dlcc_nn_conv_forward(&r.conv, r.e, &r.x, &r.y, DLCC_NN_INFERENCE, &err), DLCC_ERR_UNSUPPORTED);
+  assert_contains(err.message, "conv: forward for input 1x8x5x5 bf16 abcd: oneDNN has no implementation for this "
+                               "shape and data type on this CPU (ISA ");
+  assert_contains(err.message, isa);
+  rig_close(&r);
+}
+
+static void test_bf16_forward_and_backward_track_f32(void **state) {
+  (void)state;
+  dlcc_error err;
+  const char *isa;
+  if (!cpu_has_bf16(&isa)) {
+    print_message("skipped: oneDNN has no bf16 kernels on this CPU (ISA %s)\n", isa);
     skip();
   }
   dlcc_nn_conv_spec s = dlcc_nn_conv_spec_square(16, 32, 3);
@@ -458,6 +487,7 @@ int main(void) {
     cmocka_unit_test(test_least_recently_used_plan_is_dropped_beyond_capacity),
     cmocka_unit_test(test_wrong_input_and_gradient_shapes_are_named),
     cmocka_unit_test(test_bad_specs_are_refused_before_declaring_parameters),
+    cmocka_unit_test(test_bf16_without_cpu_support_is_refused_naming_layer_and_isa),
     cmocka_unit_test(test_bf16_forward_and_backward_track_f32),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
 #include <omp.h>
 #endif
 
+static const char *isa_name(dnnl_cpu_isa_t isa);
+
 dlcc_status dlcc_nn_check(dnnl_status_t status, dlcc_error *err, const char *what) {
   switch (status) {
     case dnnl_success: return DLCC_OK;
@@ -18,8 +20,8 @@ dlcc_status dlcc_nn_check(dnnl_status_t status, dlcc_error *err, const char *wha
       return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: oneDNN ran out of memory", what);
     case dnnl_unimplemented:
       return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
-                       "%s: oneDNN has no implementation for this shape and data type on this CPU",
-                       what);
+                       "%s: oneDNN has no implementation for this shape and data type on this CPU (ISA %s)",
+                       what, isa_name(dnnl_get_effective_cpu_isa()));
     default:
       return dlcc_fail(err, DLCC_ERR_INVALID, "%s: oneDNN reports %s", what,
                        dnnl_status2str(status));
