@@ -242,6 +242,7 @@ static void test_malformed_headers_say_what_is_wrong(void **state) {
                       "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
                       "tensor 'a' appears twice in the header");
   expect_header_error("{\"__metadata__\":{\"epoch\":3}}", "metadata \"epoch\" is not a string");
+  expect_header_error("{\"__metadata__\":{},\"__metadata__\":{}}", "\"__metadata__\" appears twice");
   expect_header_error("{\"a\":3}", "tensor 'a' must be an object with dtype, shape and data_offsets");
 }
 

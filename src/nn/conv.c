@@ -105,6 +105,11 @@ static dlcc_status view(dnnl_memory_t *mem, dlcc_nn_engine *e, const dnnl_memory
 /* Memories over the layer's slices of the value and gradient buffers (made once). */
 static dlcc_status ensure_param_views(dlcc_nn_conv *conv, dlcc_nn_engine *e, dlcc_error *err) {
   if (conv->weight_plain) return DLCC_OK;
+  dnnl_memory_t *partial[3] = {&conv->weight_grad_plain, &conv->bias_plain, &conv->bias_grad_plain};
+  for (int i = 0; i < 3; i++) { /* left over from an earlier attempt that failed */
+    if (*partial[i]) dnnl_memory_destroy(*partial[i]);
+    *partial[i] = NULL;
+  }
   const dlcc_nn_params *p = conv->params;
   if (!p->values) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the parameters are not allocated yet", conv->name);
   dnnl_memory_desc_t wmd, bmd;

@@ -68,6 +68,7 @@ static int json_count(const cJSON *item, uint64_t *out) {
 static dlcc_status parse_metadata(dlcc_safetensors *st, const cJSON *meta, dlcc_error *err) {
   if (!cJSON_IsObject(meta))
     return dlcc_fail(err, DLCC_ERR_PARSE, "%s: \"__metadata__\" must be an object of strings", st->path);
+  if (st->meta_keys) return dlcc_fail(err, DLCC_ERR_PARSE, "%s: \"__metadata__\" appears twice", st->path);
   size_t n = (size_t)cJSON_GetArraySize(meta);
   st->meta_keys = calloc(n ? n : 1, sizeof *st->meta_keys);
   st->meta_values = calloc(n ? n : 1, sizeof *st->meta_values);
