@@ -1,0 +1,69 @@
+/* 2-D convolution layer on oneDNN: forward (training and inference) and backward (data, weights,
+ * bias) with stride, padding, dilation and groups (depthwise when groups == in_channels), optional
+ * bias. Parameters follow PyTorch's Conv2d: weight [out, in/groups, kh, kw], bias [out]. */
+#ifndef DLCC_NN_CONV_H
+#define DLCC_NN_CONV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "nn/engine.h"
+#include "nn/params.h"
+#include "nn/plancache.h"
+#include "nn/tensor.h"
+#include "util/error.h"
+
+/* Sizes are (height, width). Dilation has PyTorch's meaning: 1 is a dense kernel. */
+typedef struct dlcc_nn_conv_spec {
+  int64_t in_channels, out_channels;
+  int64_t kernel[2], stride[2], padding[2], dilation[2];
+  int64_t groups;
+  bool bias;
+} dlcc_nn_conv_spec;
+
+/* A square kernel with PyTorch's defaults: stride 1, padding 0, dilation 1, groups 1, bias. */
+dlcc_nn_conv_spec dlcc_nn_conv_spec_square(int64_t in_channels, int64_t out_channels, int64_t kernel);
+
+/* The weights in one layout a primitive chose, converted again whenever params->version moves. */
+typedef struct dlcc_nn_conv_weights {
+  dlcc_nn_convert convert;
+  dnnl_memory_t mem;  /* NULL: slot unused */
+  uint64_t version;
+} dlcc_nn_conv_weights;
+
+typedef struct dlcc_nn_conv {
+  char *name;                /* "layer1.0.conv1": parameters are "<name>.weight", "<name>.bias" */
+  dlcc_nn_conv_spec spec;
+  dlcc_nn_params *params;
+  size_t weight, bias;       /* parameter indices (bias only when spec.bias) */
+  /* Plain views of the parameter and gradient buffers, made at first use. */
+  dnnl_memory_t weight_plain, weight_grad_plain, bias_plain, bias_grad_plain;
+  dlcc_nn_conv_weights weights[2]; /* usually forward's and backward-data's layouts */
+  int weights_next;                /* slot replaced next when a third layout appears */
+  dlcc_nn_buffer weight_grad;      /* weight gradient in backward-weights' layout, when not plain */
+  dlcc_nn_reorder weight_grad_out; /* ... and its reorder into the gradient buffer */
+  dlcc_nn_plan_cache plans;
+} dlcc_nn_conv;
+
+/* Checks spec and declares "<name>.weight" (and "<name>.bias") in params, which must not be
+ * allocated yet. Free with dlcc_nn_conv_free. */
+dlcc_status dlcc_nn_conv_init(dlcc_nn_conv *conv, const char *name, const dlcc_nn_conv_spec *spec,
+                              dlcc_nn_params *params, dlcc_error *err);
+void dlcc_nn_conv_free(dlcc_nn_conv *conv);
+
+/* Output dims for input dims (N, C, H, W), PyTorch's rule:
+ * out = floor((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1.
+ * Fails naming the layer when C is not in_channels or the input is smaller than the kernel. */
+dlcc_status dlcc_nn_conv_output_dims(const dlcc_nn_conv *conv, const int64_t in[4], int64_t out[4], dlcc_error *err);
+
+/* y = conv(x). y takes the layout the primitive chose and x's data type. In training mode the
+ * primitive keeps what backward needs; the same x must then be passed to backward. */
+dlcc_status dlcc_nn_conv_forward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dlcc_nn_tensor *x, dlcc_nn_tensor *y,
+                                 dlcc_nn_mode mode, dlcc_error *err);
+
+/* From dy = dLoss/dy: writes (overwrites, no accumulation) dLoss/dweight and dLoss/dbias into the
+ * gradient buffer, and dx = dLoss/dx unless dx is NULL (the first layer needs none). */
+dlcc_status dlcc_nn_conv_backward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dlcc_nn_tensor *x,
+                                  const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err);
+
+#endif

@@ -1,0 +1,36 @@
+/* Each layer's cache of plans: what it built for one input layout (primitive descriptors,
+ * primitives, conversions), keyed by the input's memory descriptor and the mode. Training sees
+ * changing shapes (scale jitter), so a layer keeps the plans of recent shapes and drops the least
+ * recently used beyond DLCC_NN_PLAN_SLOTS. */
+#ifndef DLCC_NN_PLANCACHE_H
+#define DLCC_NN_PLANCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <dnnl.h>
+
+#include "nn/engine.h"
+
+#define DLCC_NN_PLAN_SLOTS 32
+
+typedef struct dlcc_nn_plan_cache {
+  void *plans[DLCC_NN_PLAN_SLOTS]; /* NULL: free slot */
+  dnnl_memory_desc_t keys[DLCC_NN_PLAN_SLOTS];
+  dlcc_nn_mode modes[DLCC_NN_PLAN_SLOTS];
+  uint64_t last_used[DLCC_NN_PLAN_SLOTS];
+  uint64_t clock;
+  size_t built;                    /* plans stored so far: tests read it to see reuse */
+  void (*destroy)(void *plan);     /* frees one plan */
+} dlcc_nn_plan_cache;
+
+void dlcc_nn_plan_cache_init(dlcc_nn_plan_cache *c, void (*destroy)(void *plan));
+/* The plan stored for (input layout, mode), or NULL. */
+void *dlcc_nn_plan_cache_find(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode);
+/* Stores plan (the cache owns it from now on), destroying the least recently used one when full. */
+void dlcc_nn_plan_cache_put(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode, void *plan);
+/* Number of plans held. */
+size_t dlcc_nn_plan_cache_size(const dlcc_nn_plan_cache *c);
+void dlcc_nn_plan_cache_free(dlcc_nn_plan_cache *c);
+
+#endif
