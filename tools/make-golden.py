@@ -77,12 +77,88 @@ def conv_fixture(name, cfg, shape, generator):
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
 
+def loss_fixture(generator):
+    """tests/fixtures/loss_golden.safetensors: DeepLabCut's three losses on one 2x3x4x5 head, each
+    reduced as tf.compat.v1.losses does by default (SUM_BY_NONZERO_WEIGHTS: sum(w * l) divided by
+    the number of non-zero weights), with the gradient of that loss with respect to the predictions.
+    PyTorch's per-element losses (reduction="none") are the same functions as TensorFlow's."""
+    shape = (2, 3, 4, 5)
+    weights = torch.tensor([0.0, 1.0, 1.0, 0.5])[torch.randint(0, 4, shape, generator=generator)]
+    tensors = {}
+    for name in ("sigmoid_ce", "huber", "l2"):
+        pred = torch.randn(shape, generator=generator) * 2.0
+        if name == "sigmoid_ce":
+            target = (torch.rand(shape, generator=generator) < 0.3).float()
+        else:
+            target = torch.randn(shape, generator=generator) * 1.5
+            # keep |pred - target| off Huber's kink at 1, where the derivative jumps
+            gap = pred - target
+            near = (gap.abs() - 1.0).abs() < 0.05
+            pred = torch.where(near, target + gap.sign() * 1.2, pred)
+        pd = pred.double().requires_grad_()
+        td, wd = target.double(), weights.double()
+        if name == "sigmoid_ce":
+            per = F.binary_cross_entropy_with_logits(pd, td, reduction="none")
+        elif name == "huber":
+            per = F.huber_loss(pd, td, reduction="none", delta=1.0)
+        else:
+            per = F.mse_loss(pd, td, reduction="none")
+        loss = (per * wd).sum() / (wd != 0).sum()
+        loss.backward()
+        tensors.update({f"{name}.pred": pred, f"{name}.target": target, f"{name}.weights": weights,
+                        f"{name}.loss": loss.detach().reshape(1), f"{name}.grad": pd.grad})
+    meta = dict(reduction="SUM_BY_NONZERO_WEIGHTS", generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / "loss_golden.safetensors", tensors, meta)
+
+
+OPT_LRS = (0.1, 0.1, 0.4)  # the rate changes at the third step, as multi_step does
+OPT_WEIGHT_DECAY = 0.01
+
+
+def optimizer_fixture(generator):
+    """tests/fixtures/optimizer_golden.safetensors: three steps of torch.optim from one parameter
+    tensor and three gradients, for SGD with momentum 0.9 and Adam, each without and with weight
+    decay. TensorFlow's MomentumOptimizer is torch's SGD (dampening 0, no Nesterov). TensorFlow's
+    AdamOptimizer is torch's Adam with epsilon divided by sqrt(1 - beta2^t) at step t (TF adds
+    epsilon to sqrt(v) before the bias correction, torch after), so eps is set per step;
+    gradient magnitudes span 1e-9 to 1 so that this difference shows. Weight decay as torch adds it
+    (wd * param to the gradient) is the gradient of TensorFlow's l2_regularizer(wd), which is
+    wd * sum(param^2) / 2."""
+    shape = (2, 3, 5)
+    init = torch.randn(shape, generator=generator)
+    magnitude = 10.0 ** (-9.0 * torch.rand(shape, generator=generator))
+    grads = [torch.randn(shape, generator=generator) * magnitude for _ in OPT_LRS]
+    tensors = {"param.init": init}
+    for t, g in enumerate(grads, 1):
+        tensors[f"grad.{t}"] = g
+    for case, wd in (("sgd", 0.0), ("sgd_wd", OPT_WEIGHT_DECAY), ("adam", 0.0), ("adam_wd", OPT_WEIGHT_DECAY)):
+        p = init.double().clone().requires_grad_()
+        if case.startswith("sgd"):
+            opt = torch.optim.SGD([p], lr=OPT_LRS[0], momentum=0.9, weight_decay=wd)
+        else:
+            opt = torch.optim.Adam([p], lr=OPT_LRS[0], betas=(0.9, 0.999), weight_decay=wd)
+        for t, (g, lr) in enumerate(zip(grads, OPT_LRS), 1):
+            for group in opt.param_groups:
+                group["lr"] = lr
+                if case.startswith("adam"):
+                    group["eps"] = 1e-8 / (1.0 - 0.999**t) ** 0.5
+            p.grad = g.double()
+            opt.step()
+            tensors[f"{case}.after.{t}"] = p.detach().clone()
+    meta = dict(lrs=",".join(str(lr) for lr in OPT_LRS), weight_decay=OPT_WEIGHT_DECAY,
+                generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / "optimizer_golden.safetensors", tensors, meta)
+
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
     for name, cfg, shape in CONV_CASES:
         conv_fixture(name, cfg, shape, generator)
         print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    loss_fixture(torch.Generator().manual_seed(20240611))
+    optimizer_fixture(torch.Generator().manual_seed(20240612))
+    print(f"wrote {FIXTURES}/loss_golden.safetensors and optimizer_golden.safetensors", file=sys.stderr)
 
 
 if __name__ == "__main__":
