@@ -177,6 +177,8 @@ static void test_snapshot_records_metadata_and_plain_parameter_names(void **stat
   run a;
   run_open(&a, DLCC_NN_OPT_ADAM, 5, 1);
   run_step(&a);
+  assert_int_equal(dlcc_nn_snapshot_save(path, "resnet_50", &a.p, &a.opt, -1, &a.rng, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "iteration -1 is negative");
   assert_int_equal(dlcc_nn_snapshot_save(path, "resnet_50", &a.p, &a.opt, 1, &a.rng, &err), DLCC_OK);
   dlcc_safetensors *st = NULL;
   assert_int_equal(dlcc_safetensors_open(path, &st, &err), DLCC_OK);

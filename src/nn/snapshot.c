@@ -84,6 +84,8 @@ static dlcc_status write_snapshot(const char *path, const dlcc_nn_params *p, con
 dlcc_status dlcc_nn_snapshot_save(const char *path, const char *net_type, const dlcc_nn_params *p,
                                   const dlcc_nn_optimizer *opt, long iteration, const dlcc_rng *rng, dlcc_error *err) {
   if (!p->values) return dlcc_fail(err, DLCC_ERR_INVALID, "saving snapshot %s before the parameters are allocated", path);
+  if (iteration < 0)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "saving snapshot %s: iteration %ld is negative", path, iteration);
   if (opt && opt->size != p->trained)
     return dlcc_fail(err, DLCC_ERR_INVALID, "saving snapshot %s: the optimizer was made for another network", path);
   char fingerprint[17], n_params[24], iter[24], step[24], decay[32], state[17], inc[17];
