@@ -40,12 +40,13 @@ int cli_check_project(int argc, char **argv) {
   static const struct option options[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     if (c == 'h') {
       print_help();
       return CLI_OK;
     }
-    return cli_usage_error(VERB, "unknown option");
+    return cli_option_error(VERB, c, argv);
   }
   if (optind != argc - 1) return cli_usage_error(VERB, "give exactly one CONFIG (the project's config.yaml)");
   dlcc_project_config cfg;

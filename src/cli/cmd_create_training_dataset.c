@@ -37,7 +37,8 @@ int cli_create_training_dataset(int argc, char **argv) {
   long shuffle = 1;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     switch (c) {
       case 'k':
         if (!cli_parse_int(VERB, "shuffle", optarg, 1, 100000, &shuffle)) return CLI_USAGE;
@@ -54,7 +55,7 @@ int cli_create_training_dataset(int argc, char **argv) {
         opt.paf_graph_skeleton = !strcmp(optarg, "skeleton");
         break;
       case 'h': print_help(); return CLI_OK;
-      default: return cli_usage_error(VERB, "unknown option");
+      default: return cli_option_error(VERB, c, argv);
     }
   }
   if (optind != argc - 1) return cli_usage_error(VERB, "give exactly one CONFIG (the project's config.yaml)");

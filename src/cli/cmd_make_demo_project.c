@@ -10,7 +10,8 @@ static const char *const VERB = "make-demo-project";
 static void print_help(const dlcc_demo_options *d) {
   printf(
       "usage: dlcc make-demo-project DIR [--animals N] [--frames F] [--labeled L] [--seed S]\n\n"
-      "Writes a complete DeepLabCut project into DIR, generated from a seed (same seed, same bytes):\n"
+      "Writes a complete DeepLabCut project into DIR, generated from a seed (same seed, same bytes, but for\n"
+      "config.yaml's project_path, which names DIR):\n"
       "config.yaml, videos/demo.mp4 (rendered animals with snout, ears and tail base moving on a textured,\n"
       "unevenly lit arena with sensor noise), labeled-data/demo/ with L labeled frames and their\n"
       "CollectedData CSV, and ground-truth/demo_all_frames.csv with every body part on every frame.\n"
@@ -34,7 +35,8 @@ int cli_make_demo_project(int argc, char **argv) {
   long v;
   int c;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
     switch (c) {
       case 'a':
         if (!cli_parse_int(VERB, "animals", optarg, 1, 20, &v)) return CLI_USAGE;
@@ -52,10 +54,11 @@ int cli_make_demo_project(int argc, char **argv) {
         if (!cli_parse_u64(VERB, "seed", optarg, &opt.seed)) return CLI_USAGE;
         break;
       case 'h': print_help(&opt); return CLI_OK;
-      default: return cli_usage_error(VERB, "unknown option");
+      default: return cli_option_error(VERB, c, argv);
     }
   }
-  if (optind != argc - 1) return cli_usage_error(VERB, "give exactly one DIR (the project folder to create)");
+  if (optind != argc - 1 || !argv[optind][0])
+    return cli_usage_error(VERB, "give exactly one DIR (the project folder to create)");
   dlcc_error err;
   if (dlcc_demo_project_write(argv[optind], &opt, &err)) return cli_report_error(VERB, &err);
   printf("Wrote a %s project to %s: %d animal%s, %d frames (%dx%d, %d fps), %d labeled frames, seed %llu.\n",

@@ -1,5 +1,6 @@
 /* Helpers shared by the verbs: strict number parsing and the printing of errors and notes. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,4 +44,12 @@ void cli_print_notes(const dlcc_notes *notes) {
 int cli_usage_error(const char *verb, const char *problem) {
   fprintf(stderr, "dlcc %s: %s\nTry 'dlcc %s --help'.\n", verb, problem, verb);
   return CLI_USAGE;
+}
+
+int cli_option_error(const char *verb, int getopt_result, char **argv) {
+  char problem[300];
+  const char *option = argv[optind - 1];
+  if (getopt_result == ':') snprintf(problem, sizeof problem, "option %.200s needs a value", option);
+  else snprintf(problem, sizeof problem, "unknown option %.200s", option);
+  return cli_usage_error(verb, problem);
 }

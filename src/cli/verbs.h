@@ -31,6 +31,8 @@ bool cli_parse_u64(const char *verb, const char *option, const char *text, uint6
 int cli_report_error(const char *verb, const dlcc_error *err);
 /* Prints each note as "note: ..." to stderr. */
 void cli_print_notes(const dlcc_notes *notes);
+/* For getopt_long's ':' (missing value) and '?' (unknown option) answers: names the option. */
+int cli_option_error(const char *verb, int getopt_result, char **argv);
 /* Prints "dlcc <verb>: <problem>\nTry 'dlcc <verb> --help'." and returns CLI_USAGE. */
 int cli_usage_error(const char *verb, const char *problem);
 

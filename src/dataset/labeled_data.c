@@ -162,18 +162,52 @@ static long find_column(const dlcc_label_table *t, const char *individual, const
   return -1;
 }
 
+/* "a/./b/../c" -> "a/c"; leading ".." kept (such a path then points outside and is remapped). */
+static void normalise_path(char *path) {
+  char *out = path, *p = path;
+  size_t depth = 0;
+  while (*p) {
+    char *end = strchr(p, '/');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if ((len == 1 && p[0] == '.') || len == 0) {
+      /* skip */
+    } else if (len == 2 && p[0] == '.' && p[1] == '.' && depth > 0) {
+      out--;
+      while (out > path && out[-1] != '/') out--;
+      depth--;
+    } else {
+      memmove(out, p, len);
+      out += len;
+      *out++ = '/';
+      depth += !(len == 2 && p[0] == '.' && p[1] == '.');
+    }
+    p += len + (end != NULL);
+  }
+  if (out > path) out--;
+  *out = '\0';
+}
+
 /* Where an image row of labeled-data/<folder>/CollectedData lives: the row name relative to the
- * project root, or, for rows written elsewhere (absolute or bare names), labeled-data/<folder>/<file>. */
-static char *resolve_image(const char *root, const char *folder, const char *row_name) {
-  char *path = dlcc_path_join(root, row_name);
-  if (path && dlcc_path_is_file(path) && row_name[0] != '/') {
+ * project root when that file exists, otherwise labeled-data/<folder>/<file> (rows written on another
+ * machine, or before the folder was renamed), with a note when the name changes. */
+static char *resolve_image(const char *root, const char *folder, const char *row_name, const char *csv,
+                           dlcc_notes *notes, size_t *remapped) {
+  char *name = strdup(row_name);
+  if (!name) return NULL;
+  normalise_path(name);
+  char *path = dlcc_path_join(root, name);
+  bool inside = name[0] != '/' && strncmp(name, "../", 3) != 0;
+  if (path && inside && dlcc_path_is_file(path)) {
     free(path);
-    return strdup(row_name);
+    return name;
   }
   free(path);
-  char *base = dlcc_path_basename(row_name);
+  char *base = dlcc_path_basename(name);
   char *canonical = base ? dlcc_strdupf("labeled-data/%s/%s", folder, base) : NULL;
+  if (canonical && strcmp(canonical, name) && (*remapped)++ < 3)
+    dlcc_notes_add(notes, "%s lists %s; using %s", csv, row_name, canonical);
   free(base);
+  free(name);
   return canonical;
 }
 
@@ -202,6 +236,19 @@ static dlcc_status append_row(dlcc_labeled_data *out, const char *name, int w, i
   return DLCC_OK;
 }
 
+/* The same image listed twice (by two CSVs, or under two spellings of its path in one) would count
+ * twice, perhaps with different labels. */
+static dlcc_status check_new_image(const dlcc_labeled_data *out, const char *name, const char *csv,
+                                   const char *row_name, dlcc_error *err) {
+  for (size_t i = 0; i < out->table.n_rows; i++)
+    if (!strcmp(out->table.row_names[i], name))
+      return dlcc_fail(err, DLCC_ERR_INVALID,
+                       "%s: the row %s is image %s, which is already labeled (in this file under another "
+                       "spelling, or in another labeled-data folder); keep one row per image",
+                       csv, row_name, name);
+  return DLCC_OK;
+}
+
 /* Reads one folder's CSV, checks it against the project and appends its rows. */
 static dlcc_status merge_folder(const dlcc_project_config *cfg, const char *folder, dlcc_labeled_data *out,
                                 dlcc_notes *notes, dlcc_error *err) {
@@ -222,9 +269,9 @@ static dlcc_status merge_folder(const dlcc_project_config *cfg, const char *fold
     const dlcc_label_column *col = &out->table.columns[c];
     map[c] = find_column(&src, cfg->multianimal ? col->individual : NULL, col->bodypart);
   }
-  size_t missing_here = 0;
+  size_t missing_here = 0, remapped = 0;
   for (size_t r = 0; r < src.n_rows && !st; r++) {
-    char *name = resolve_image(cfg->root, folder, src.row_names[r]);
+    char *name = resolve_image(cfg->root, folder, src.row_names[r], csv, notes, &remapped);
     char *path = name ? dlcc_path_join(cfg->root, name) : NULL;
     if (!path) {
       st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
@@ -233,39 +280,26 @@ static dlcc_status merge_folder(const dlcc_project_config *cfg, const char *fold
         dlcc_notes_add(notes, "%s lists %s, which is not on disk: left out", csv, src.row_names[r]);
       missing_here++;
     } else {
-      int w = 0, h = 0;
-      st = dlcc_image_read_size(path, &w, &h, err);
+      st = check_new_image(out, name, csv, src.row_names[r], err);
+      /* Decoded in full, not just the header: a truncated image must stop us here, not training. */
+      dlcc_image img = {0};
+      if (!st) st = dlcc_image_load(path, &img, err);
       for (size_t c = 0; c < out->table.n_columns && !st; c++)
         for (size_t k = 0; k < 2; k++)
           row[c * 2 + k] = map[c] < 0 ? NAN : src.values[dlcc_label_index(&src, r, (size_t)map[c], k)];
-      if (!st) st = append_row(out, name, w, h, row, err);
+      if (!st) st = append_row(out, name, img.width, img.height, row, err);
+      dlcc_image_free(&img);
     }
     free(name);
     free(path);
   }
+  if (remapped > 3) dlcc_notes_add(notes, "%s: %zu more image paths mapped the same way", csv, remapped - 3);
   if (missing_here > 10) dlcc_notes_add(notes, "%s: %zu more images not on disk", csv, missing_here - 10);
   out->n_missing_images += missing_here;
   free(map);
   free(row);
   dlcc_labels_free(&src);
   free(csv);
-  return st;
-}
-
-/* The same image listed by two CSVs (a copy-paste between folders) would count twice. */
-static dlcc_status check_unique_images(const dlcc_label_table *t, dlcc_error *err) {
-  if (t->n_rows < 2) return DLCC_OK;
-  char **sorted = malloc(t->n_rows * sizeof *sorted);
-  if (!sorted) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
-  memcpy(sorted, t->row_names, t->n_rows * sizeof *sorted);
-  qsort(sorted, t->n_rows, sizeof *sorted, compare_strings);
-  dlcc_status st = DLCC_OK;
-  for (size_t i = 1; i < t->n_rows && !st; i++)
-    if (!strcmp(sorted[i - 1], sorted[i]))
-      st = dlcc_fail(err, DLCC_ERR_INVALID,
-                     "image %s is labeled in two CollectedData files; keep it in its own folder's file only",
-                     sorted[i]);
-  free(sorted);
   return st;
 }
 
@@ -279,7 +313,6 @@ dlcc_status dlcc_labeled_data_collect(const dlcc_project_config *cfg, dlcc_label
                                                 : choose_folders(cfg, labeled_root, csv_name, &folders, notes, err);
   if (!st) st = make_merged_table(cfg, out, err);
   for (size_t i = 0; i < folders.count && !st; i++) st = merge_folder(cfg, folders.names[i], out, notes, err);
-  if (!st) st = check_unique_images(&out->table, err);
   if (!st && out->table.n_rows == 0)
     st = dlcc_fail(err, DLCC_ERR_INVALID, "none of the %zu labeled images listed under %s is on disk",
                    out->n_missing_images, labeled_root);

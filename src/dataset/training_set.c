@@ -56,13 +56,53 @@ static dlcc_status paf_graph(const dlcc_project_config *cfg, bool from_skeleton,
                        "%s: skeleton edge [%s, %s] names a part that is not in multianimalbodyparts; the PAF "
                        "graph links multi-animal parts only (drop the edge or use the default graph)",
                        cfg->config_path, cfg->skeleton[i][0], cfg->skeleton[i][1]);
-    (*pairs)[*n][0] = a;
-    (*pairs)[(*n)++][1] = b;
+    if (a == b) continue;
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    bool seen = false;
+    for (size_t k = 0; k < *n && !seen; k++) seen = (*pairs)[k][0] == lo && (*pairs)[k][1] == hi;
+    if (seen) continue; /* DeepLabCut writes each edge once, its smaller index first */
+    (*pairs)[*n][0] = lo;
+    (*pairs)[(*n)++][1] = hi;
   }
   if (*n == 0)
     return dlcc_fail(err, DLCC_ERR_INVALID,
                      "%s: the PAF graph was asked to follow the skeleton, but the skeleton is empty",
                      cfg->config_path);
+  return DLCC_OK;
+}
+
+/* The training-data loader DeepLabCut would use: config.yaml's default_augmenter for single-animal
+ * projects ("default" is DeepLabCut's name for its imgaug pipeline), always multi-animal-imgaug for maDLC. */
+static const char *dataset_type(const dlcc_project_config *cfg) {
+  if (cfg->multianimal) return "multi-animal-imgaug";
+  if (!cfg->default_augmenter || !strcmp(cfg->default_augmenter, "default")) return "imgaug";
+  return cfg->default_augmenter;
+}
+
+/* Refuses what DeepLabCut refuses, before anything is written. */
+static dlcc_status check_choices(const dlcc_project_config *cfg, const dlcc_training_set_options *opt,
+                                 const char *net_type, dlcc_notes *notes, dlcc_error *err) {
+  static const char *const augmenters[] = {"default", "imgaug", "scalecrop", "tensorpack", "deterministic",
+                                           "multi-animal-imgaug"};
+  bool known = !cfg->default_augmenter;
+  for (size_t i = 0; i < sizeof augmenters / sizeof augmenters[0] && !known; i++)
+    known = !strcmp(cfg->default_augmenter, augmenters[i]);
+  if (!known)
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "%s: default_augmenter is '%s'; allowed: default, imgaug, scalecrop, tensorpack, "
+                     "deterministic (multi-animal projects always use multi-animal-imgaug)",
+                     cfg->config_path, cfg->default_augmenter);
+  if (!cfg->multianimal && !strcmp(net_type, "dlcrnet_ms5"))
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "dlcrnet_ms5 is a multi-animal network; this is a single-animal project: choose one of "
+                     "resnet_50, resnet_101, resnet_152, mobilenet_v2_*, efficientnet-b*");
+  if (!cfg->multianimal && opt->paf_graph_skeleton)
+    dlcc_notes_add(notes, "--paf-graph only concerns multi-animal projects; ignored");
+  const dlcc_yaml_node *engine = dlcc_yaml_map_get(cfg->doc, "engine");
+  if (engine && engine->kind == DLCC_YAML_SCALAR && !strcmp(engine->scalar, "pytorch"))
+    dlcc_notes_add(notes,
+                   "config.yaml says engine: pytorch; dlcc trains as DeepLabCut's TensorFlow engine does and "
+                   "writes its pose_cfg.yaml");
   return DLCC_OK;
 }
 
@@ -75,10 +115,12 @@ static dlcc_status make_pose_cfg(const dlcc_project_config *cfg, const dlcc_trai
   if (!st && !names) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   if (!st) st = dlcc_pose_cfg_set_joints(pc, names, n_names, err);
   free(names);
-  if (!st) st = dlcc_pose_cfg_set_string(&pc->net_type, net_type, err);
+  /* DeepLabCut writes dlcrnet_ms5 as a multi-stage resnet_50. */
+  bool dlcrnet = !strcmp(net_type, "dlcrnet_ms5");
+  if (!st) st = dlcc_pose_cfg_set_string(&pc->net_type, dlcrnet ? "resnet_50" : net_type, err);
   if (!st) st = dlcc_pose_cfg_set_string(&pc->project_path, cfg->root, err);
   if (!st) st = dlcc_pose_cfg_set_string(&pc->init_weights, "", err);
-  if (!st) st = dlcc_pose_cfg_set_string(&pc->dataset_type, cfg->multianimal ? "multi-animal-imgaug" : "imgaug", err);
+  if (!st) st = dlcc_pose_cfg_set_string(&pc->dataset_type, dataset_type(cfg), err);
   if (!st && cfg->multianimal) {
     int (*pairs)[2] = NULL;
     size_t n_pairs = 0;
@@ -86,7 +128,7 @@ static dlcc_status make_pose_cfg(const dlcc_project_config *cfg, const dlcc_trai
     if (!st) st = dlcc_pose_cfg_set_graph(pc, (const int (*)[2])pairs, n_pairs, err);
     free(pairs);
     pc->num_idchannel = cfg->identity ? (int)cfg->n_individuals : 0;
-    pc->multi_stage = !strcmp(net_type, "dlcrnet_ms5");
+    pc->multi_stage = dlcrnet;
   }
   return st;
 }
@@ -112,9 +154,16 @@ static dlcc_status check_input_sizes(const dlcc_labeled_data *data, const dlcc_p
   return DLCC_OK;
 }
 
+/* Labels DeepLabCut's format_training_data leaves out: outside the image (it keeps 0 < x < width,
+ * 0 < y < height). Counted so the user hears about them once. */
+typedef struct outside_labels {
+  size_t count;
+  char first[512];
+} outside_labels;
+
 /* One image of the training set: its path, [channels, height, width] as DeepLabCut stores it, and
- * per animal slot the visible joints as [joint, x, y]. */
-static cJSON *image_entry(const dlcc_labeled_data *data, size_t row) {
+ * per animal slot the visible joints inside the image as [joint, x, y]. */
+static cJSON *image_entry(const dlcc_labeled_data *data, size_t row, outside_labels *outside) {
   const dlcc_label_table *t = &data->table;
   cJSON *entry = cJSON_CreateObject();
   cJSON_AddStringToObject(entry, "image", t->row_names[row]);
@@ -128,6 +177,12 @@ static cJSON *image_entry(const dlcc_labeled_data *data, size_t row) {
       double x = t->values[dlcc_label_index(t, row, slot.first_column + j, 0)];
       double y = t->values[dlcc_label_index(t, row, slot.first_column + j, 1)];
       if (isnan(x) || isnan(y)) continue;
+      if (!(x > 0 && x < data->width[row] && y > 0 && y < data->height[row])) {
+        if (outside->count++ == 0)
+          snprintf(outside->first, sizeof outside->first, "%s: %s at (%g, %g) in a %dx%d image", t->row_names[row],
+                   t->columns[slot.first_column + j].bodypart, x, y, data->width[row], data->height[row]);
+        continue;
+      }
       double triple[3] = {(double)(slot.first_joint_id + j), x, y};
       cJSON_AddItemToArray(joints, cJSON_CreateDoubleArray(triple, 3));
     }
@@ -152,7 +207,7 @@ static cJSON *string_array(char *const *items, size_t n) {
 
 static dlcc_status write_training_set(const char *path, const dlcc_project_config *cfg,
                                       const dlcc_labeled_data *data, const size_t *train, size_t n_train,
-                                      dlcc_error *err) {
+                                      dlcc_notes *notes, dlcc_error *err) {
   cJSON *doc = cJSON_CreateObject();
   cJSON_AddStringToObject(doc, "format", "dlcc training set 1");
   cJSON_AddBoolToObject(doc, "multianimal", cfg->multianimal);
@@ -166,7 +221,11 @@ static dlcc_status write_training_set(const char *path, const dlcc_project_confi
     cJSON_AddItemToObject(doc, "individuals", individuals);
   }
   cJSON *images = cJSON_AddArrayToObject(doc, "images");
-  for (size_t i = 0; i < n_train; i++) cJSON_AddItemToArray(images, image_entry(data, train[i]));
+  outside_labels outside = {0};
+  for (size_t i = 0; i < n_train; i++) cJSON_AddItemToArray(images, image_entry(data, train[i], &outside));
+  if (outside.count)
+    dlcc_notes_add(notes, "%zu label%s outside %s image left out of the training set (as DeepLabCut does), e.g. %s",
+                   outside.count, outside.count > 1 ? "s" : "", outside.count > 1 ? "their" : "its", outside.first);
   dlcc_status st = write_json(path, doc, err);
   cJSON_Delete(doc);
   return st;
@@ -194,6 +253,39 @@ static dlcc_status write_split(const char *path, const dlcc_labeled_data *data, 
   return st;
 }
 
+/* DeepLabCut: train_size = index_len * round(trainFraction, 2), truncated. */
+static size_t train_size(size_t n, double fraction) {
+  double rounded = round(fraction * 100.0) / 100.0;
+  return (size_t)((double)n * rounded);
+}
+
+/* Everything that could stop a split is checked before the first file is written, so a refused run
+ * changes nothing: an empty training set, a shuffle that already holds snapshots. */
+static dlcc_status check_splits(const dlcc_project_config *cfg, const dlcc_training_set_options *opt, size_t n,
+                                dlcc_error *err) {
+  for (size_t i = 0; i < cfg->n_training_fractions; i++) {
+    double f = cfg->training_fractions[i];
+    if (train_size(n, f) == 0)
+      return dlcc_fail(err, DLCC_ERR_INVALID,
+                       "TrainingFraction %g of %zu labeled image%s leaves no image to train on; label at least %d "
+                       "images, or raise TrainingFraction in %s",
+                       f, n, n == 1 ? "" : "s", (int)ceil(1.0 / (round(f * 100.0) / 100.0)), cfg->config_path);
+    char *rel = dlcc_layout_model_dir(cfg, f, opt->shuffle);
+    char *train_dir = rel ? dlcc_strdupf("%s/%s/train", cfg->root, rel) : NULL;
+    free(rel);
+    if (!train_dir) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+    bool trained = has_snapshots(train_dir);
+    dlcc_status st = trained ? dlcc_fail(err, DLCC_ERR_INVALID,
+                                         "%s already holds a trained network (snapshot files); not overwriting "
+                                         "it. Use another --shuffle, or move that folder away first",
+                                         train_dir)
+                             : DLCC_OK;
+    free(train_dir);
+    if (st) return st;
+  }
+  return DLCC_OK;
+}
+
 static int compare_size(const void *a, const void *b) {
   size_t x = *(const size_t *)a, y = *(const size_t *)b;
   return (x > y) - (x < y);
@@ -202,7 +294,7 @@ static int compare_size(const void *a, const void *b) {
 /* One TrainingFraction: permutation, training set, split, pose_cfg files. */
 static dlcc_status create_split(const dlcc_project_config *cfg, const dlcc_training_set_options *opt,
                                 const dlcc_labeled_data *data, dlcc_pose_cfg *pc, double fraction,
-                                dlcc_training_split *split, dlcc_error *err) {
+                                dlcc_training_split *split, dlcc_notes *notes, dlcc_error *err) {
   size_t n = data->table.n_rows;
   uint64_t seed = opt->seed_given ? opt->seed : (uint64_t)opt->shuffle;
   size_t *perm = malloc(n * sizeof *perm);
@@ -220,25 +312,19 @@ static dlcc_status create_split(const dlcc_project_config *cfg, const dlcc_train
   dlcc_status st = DLCC_OK;
   if (!perm || !split->dataset_file || !split->model_dir || !split_path || !train_cfg || !test_cfg)
     st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
-  else if (has_snapshots(train_dir))
-    st = dlcc_fail(err, DLCC_ERR_INVALID,
-                   "%s already holds a trained network (snapshot files); not overwriting it. Use another "
-                   "--shuffle, or move that folder away first",
-                   train_dir);
   if (!st) {
-    /* DeepLabCut: train_size = index_len * round(trainFraction, 2), truncated. */
-    double rounded = round(fraction * 100.0) / 100.0;
-    split->n_train = (size_t)((double)n * rounded);
+    split->n_train = train_size(n, fraction);
     split->n_test = n - split->n_train;
     dlcc_rng rng;
     dlcc_rng_seed(&rng, seed);
     dlcc_rng_permutation(&rng, perm, n);
     qsort(perm, split->n_train, sizeof *perm, compare_size);
     qsort(perm + split->n_train, split->n_test, sizeof *perm, compare_size);
-    st = write_training_set(split->dataset_file, cfg, data, perm, split->n_train, err);
+    st = write_training_set(split->dataset_file, cfg, data, perm, split->n_train, notes, err);
   }
   if (!st) st = write_split(split_path, data, fraction, opt->shuffle, seed, perm, split->n_train, err);
   if (!st) st = dlcc_pose_cfg_set_string(&pc->dataset, dataset_rel, err);
+  if (!st) st = dlcc_pose_cfg_set_string(&pc->metadataset, split_rel, err);
   if (!st) st = dlcc_mkdirs(train_dir, err);
   if (!st) st = dlcc_mkdirs(test_dir, err);
   if (!st) st = dlcc_pose_cfg_save(pc, train_cfg, err);
@@ -269,9 +355,11 @@ dlcc_status dlcc_training_set_create(const char *config_path, const dlcc_trainin
   if (!dlcc_layout_net_type_known(net_type))
     st = dlcc_fail(err, DLCC_ERR_INVALID, "unknown network \"%s\"%s; choose one of: %s", net_type,
                    opt->net_type ? "" : " (config.yaml's default_net_type)", dlcc_layout_net_types_list());
+  if (!st) st = check_choices(&cfg, opt, net_type, notes, err);
   if (!st) st = dlcc_labeled_data_collect(&cfg, &data, notes, err);
   if (!st) st = make_pose_cfg(&cfg, opt, net_type, &pc, err);
   if (!st) st = check_input_sizes(&data, &pc, result, notes, err);
+  if (!st) st = check_splits(&cfg, opt, data.table.n_rows, err);
   char *dataset_dir = NULL, *merged_csv = NULL;
   if (!st) {
     char *rel = dlcc_layout_dataset_dir(&cfg);
@@ -288,7 +376,7 @@ dlcc_status dlcc_training_set_create(const char *config_path, const dlcc_trainin
     if (!result->splits) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < cfg.n_training_fractions && !st; i++) {
-    st = create_split(&cfg, opt, &data, &pc, cfg.training_fractions[i], &result->splits[i], err);
+    st = create_split(&cfg, opt, &data, &pc, cfg.training_fractions[i], &result->splits[i], notes, err);
     result->n_splits = i + 1;
   }
   free(dataset_dir);

@@ -420,6 +420,37 @@ static dlcc_status check_cropping(const reader *r, const dlcc_project_config *cf
   return DLCC_OK;
 }
 
+/* Task, scorer and date become parts of file and folder names (UnaugmentedDataSet_<Task><date>,
+ * CollectedData_<scorer>.csv): a separator or ".." would write outside the project. */
+static dlcc_status check_file_name_parts(const reader *r, const dlcc_project_config *cfg) {
+  const char *keys[3] = {"Task", "scorer", "date"};
+  const char *values[3] = {cfg->task, cfg->scorer, cfg->date};
+  for (int i = 0; i < 3; i++) {
+    if (!strchr(values[i], '/') && !strchr(values[i], '\\') && strcmp(values[i], "..") && strcmp(values[i], "."))
+      continue;
+    const dlcc_yaml_node *node = dlcc_yaml_map_get(r->doc, keys[i]);
+    return bad_value(r, dlcc_yaml_map_key_line(r->doc, keys[i]), keys[i], node,
+                     "a name without '/' or '\\' (it becomes part of folder and file names)");
+  }
+  return DLCC_OK;
+}
+
+/* Each TrainingFraction gets the folder ...-trainset<int(100 f)>: two fractions with the same number
+ * would overwrite each other's files. */
+static dlcc_status check_fraction_folders(const reader *r, const dlcc_project_config *cfg) {
+  for (size_t i = 0; i < cfg->n_training_fractions; i++)
+    for (size_t j = 0; j < i; j++) {
+      int a = (int)(100.0 * cfg->training_fractions[i]), b = (int)(100.0 * cfg->training_fractions[j]);
+      if (a != b) continue;
+      return dlcc_fail(r->err, DLCC_ERR_INVALID,
+                       "%s: line %d: TrainingFraction lists %g and %g, which share the folder name "
+                       "trainset%d; give fractions that differ in their first two decimals",
+                       r->file, dlcc_yaml_map_key_line(r->doc, "TrainingFraction"), cfg->training_fractions[j],
+                       cfg->training_fractions[i], a);
+    }
+  return DLCC_OK;
+}
+
 static dlcc_status read_fields(const reader *r, dlcc_project_config *cfg) {
   if (r->doc->kind != DLCC_YAML_MAP)
     return dlcc_fail(r->err, DLCC_ERR_INVALID,
@@ -429,8 +460,10 @@ static dlcc_status read_fields(const reader *r, dlcc_project_config *cfg) {
   dlcc_status st = DLCC_OK;
   for (size_t i = 0; !st && i < N_SCALAR_FIELDS; i++) st = read_scalar_field(r, &SCALAR_FIELDS[i], cfg);
   if (!st) st = cfg->multianimal ? read_multi_animal_parts(r, cfg) : read_single_animal_parts(r, cfg);
+  if (!st) st = check_file_name_parts(r, cfg);
   if (!st) st = read_skeleton(r, cfg);
   if (!st) st = read_training_fractions(r, cfg);
+  if (!st) st = check_fraction_folders(r, cfg);
   if (!st) st = read_video_sets(r, cfg);
   if (!st) st = check_cropping(r, cfg);
   return st;
