@@ -150,6 +150,103 @@ def optimizer_fixture(generator):
     write_safetensors(FIXTURES / "optimizer_golden.safetensors", tensors, meta)
 
 
+def double_leaf(t):
+    return t.double().requires_grad_()
+
+
+def backward_with_random_grad(y, generator):
+    """Backpropagates a random output gradient; returns it (float32, as stored)."""
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    return gy
+
+
+# name, activation, input shape, input scale (ReLU6 needs values beyond 6)
+ELTWISE_CASES = [
+    ("eltwise_relu", "relu", (2, 5, 4, 3), 1.0),
+    ("eltwise_relu6", "relu6", (2, 5, 4, 3), 4.0),
+    ("eltwise_sigmoid", "sigmoid", (2, 5, 4, 3), 3.0),
+]
+ELTWISE_FUNCTIONS = {"relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid}
+
+
+def eltwise_fixture(name, kind, shape, scale, generator):
+    x = torch.randn(shape, generator=generator) * scale
+    xd = double_leaf(x)
+    y = ELTWISE_FUNCTIONS[kind](xd)
+    gy = backward_with_random_grad(y, generator)
+    tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+    meta = dict(kind=kind, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
+# name, MaxPool2d arguments, input shape
+POOL_CASES = [
+    ("pool_3x3_s2_p1", dict(kernel=3, stride=2, padding=1), (2, 4, 9, 10)),  # ResNet's maxpool
+    ("pool_2x2_s2", dict(kernel=2, stride=2, padding=0), (1, 3, 8, 7)),  # odd width: last column unread
+    ("pool_3x3_s1_p1", dict(kernel=3, stride=1, padding=1), (1, 2, 6, 5)),  # overlapping windows
+]
+
+
+def pool_fixture(name, cfg, shape, generator):
+    x = torch.randn(shape, generator=generator)
+    xd = double_leaf(x)
+    y = F.max_pool2d(xd, cfg["kernel"], cfg["stride"], cfg["padding"])
+    gy = backward_with_random_grad(y, generator)
+    tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+    meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
+# name, ReLU after the add, input shape
+ADD_CASES = [
+    ("add", False, (2, 5, 4, 3)),
+    ("add_relu", True, (2, 5, 4, 3)),  # ResNet's bottleneck output: relu(bn3 + shortcut)
+]
+
+
+def add_fixture(name, relu, shape, generator):
+    a, b = torch.randn(shape, generator=generator), torch.randn(shape, generator=generator)
+    ad, bd = double_leaf(a), double_leaf(b)
+    y = ad + bd
+    if relu:
+        y = F.relu(y)
+    gy = backward_with_random_grad(y, generator)
+    tensors = {"input.a": a, "input.b": b, "output": y, "grad.output": gy, "grad.input.a": ad.grad,
+               "grad.input.b": bd.grad}
+    meta = dict(relu=int(relu), generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
+# name, channels of each input, (N, H, W)
+CONCAT_CASES = [
+    ("concat_3", (3, 8, 5), (2, 4, 5)),
+]
+
+
+def concat_fixture(name, channels, nhw, generator):
+    n, h, w = nhw
+    xs = [torch.randn((n, c, h, w), generator=generator) for c in channels]
+    xds = [double_leaf(x) for x in xs]
+    y = torch.cat(xds, dim=1)
+    gy = backward_with_random_grad(y, generator)
+    tensors = {f"input.{i}": x for i, x in enumerate(xs)}
+    tensors.update({"output": y, "grad.output": gy})
+    tensors.update({f"grad.input.{i}": xd.grad for i, xd in enumerate(xds)})
+    meta = dict(inputs=len(channels), channels=",".join(str(c) for c in channels),
+                generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
+# Each layer kind draws from its own generator, so adding cases to one never changes another's.
+LAYER_CASES = [
+    (ELTWISE_CASES, eltwise_fixture, 20240701),
+    (POOL_CASES, pool_fixture, 20240702),
+    (ADD_CASES, add_fixture, 20240703),
+    (CONCAT_CASES, concat_fixture, 20240704),
+]
+
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
@@ -159,6 +256,13 @@ def main():
     loss_fixture(torch.Generator().manual_seed(20240611))
     optimizer_fixture(torch.Generator().manual_seed(20240612))
     print(f"wrote {FIXTURES}/loss_golden.safetensors and optimizer_golden.safetensors", file=sys.stderr)
+
+
+    for cases, make_fixture, seed in LAYER_CASES:
+        generator = torch.Generator().manual_seed(seed)
+        for name, *args in cases:
+            make_fixture(name, *args, generator)
+            print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
 
 
 if __name__ == "__main__":
