@@ -77,11 +77,71 @@ def conv_fixture(name, cfg, shape, generator):
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
 
+# name, ConvTranspose2d arguments (output_padding -1: TensorFlow's 'SAME', see deconv_fixture), input shape
+DECONV_CASES = [
+    ("deconv_3x3_s2_tf_same", dict(in_channels=4, out_channels=3, kernel=3, stride=2, padding=0, output_padding=-1,
+                                   dilation=1, bias=True), (2, 4, 5, 6)),  # DeepLabCut's TF heads
+    ("deconv_3x3_s2_p1_op1", dict(in_channels=4, out_channels=3, kernel=3, stride=2, padding=1, output_padding=1,
+                                  dilation=1, bias=True), (2, 4, 5, 6)),  # DeepLabCut's PyTorch heads
+    ("deconv_4x4_s2_p1", dict(in_channels=3, out_channels=5, kernel=4, stride=2, padding=1, output_padding=0,
+                              dilation=1, bias=False), (1, 3, 4, 7)),
+    ("deconv_3x3_s1_d2_p1", dict(in_channels=3, out_channels=2, kernel=3, stride=1, padding=1, output_padding=1,
+                                 dilation=2, bias=True), (2, 3, 6, 5)),
+]
+
+
+def tf_same_conv2d_transpose(x, w, stride):
+    """TensorFlow's conv2d_transpose(padding='SAME') by its definition: the gradient, with respect to
+    its input, of conv2d(padding='SAME') from an output_shape of input * stride. TensorFlow pads that
+    convolution by kernel - stride rows in all, the odd one at the bottom (and right)."""
+    n, _, h, wd = x.shape
+    k = w.shape[2]
+    total = max(k - stride, 0)
+    z = torch.zeros(n, w.shape[1], h * stride, wd * stride, dtype=x.dtype, requires_grad=True)
+    pads = (total // 2, total - total // 2, total // 2, total - total // 2)
+    y = F.conv2d(F.pad(z, pads), w, stride=stride)
+    return torch.autograd.grad((y * x).sum(), z)[0]
+
+
+def deconv_fixture(name, cfg, shape, generator):
+    k, op = cfg["kernel"], cfg["output_padding"]
+    x = torch.randn(shape, generator=generator)
+    w = torch.randn(cfg["in_channels"], cfg["out_channels"], k, k, generator=generator) * 0.3
+    b = torch.randn(cfg["out_channels"], generator=generator) if cfg["bias"] else None
+    xd = x.double().requires_grad_()
+    wd = w.double().requires_grad_()
+    bd = b.double().requires_grad_() if b is not None else None
+    # PyTorch refuses a negative output_padding; it drops rows at the end of the op = 0 output.
+    y = F.conv_transpose2d(xd, wd, bd, stride=cfg["stride"], padding=cfg["padding"], output_padding=max(op, 0),
+                           dilation=cfg["dilation"])
+    if op < 0:
+        y = y[:, :, :op, :op]
+        assert y.shape[2] == shape[2] * cfg["stride"] and y.shape[3] == shape[3] * cfg["stride"]
+        tf = tf_same_conv2d_transpose(xd.detach(), wd.detach(), cfg["stride"])
+        if bd is not None:
+            tf = tf + bd.detach().view(1, -1, 1, 1)
+        assert torch.allclose(y, tf), "padding 0, output_padding -1 is not TensorFlow's SAME"
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    tensors = {"input": x, "deconv.weight": w}
+    if b is not None:
+        tensors["deconv.bias"] = b
+    tensors.update({"output": y, "grad.output": gy, "grad.input": xd.grad, "grad.deconv.weight": wd.grad})
+    if b is not None:
+        tensors["grad.deconv.bias"] = bd.grad
+    meta = dict(cfg, bias=int(cfg["bias"]), generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
     for name, cfg, shape in CONV_CASES:
         conv_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    generator = torch.Generator().manual_seed(20240611)  # each layer kind its own stream
+    for name, cfg, shape in DECONV_CASES:
+        deconv_fixture(name, cfg, shape, generator)
         print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
 
 
