@@ -133,6 +133,40 @@ def deconv_fixture(name, cfg, shape, generator):
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
 
+
+# name, batch norm arguments (stats: "frozen" uses the running statistics, "batch" the batch's), input shape
+BATCHNORM_CASES = [
+    ("batchnorm_frozen", dict(channels=3, eps=1e-3, momentum=0.1, stats="frozen"), (2, 3, 4, 5)),
+    ("batchnorm_batch", dict(channels=4, eps=1e-5, momentum=0.1, stats="batch"), (3, 4, 3, 5)),
+    ("batchnorm_batch_one_image", dict(channels=2, eps=1e-3, momentum=0.003, stats="batch"), (1, 2, 3, 4)),
+]
+
+
+def batchnorm_fixture(name, cfg, shape, generator):
+    c = cfg["channels"]
+    x = torch.randn(shape, generator=generator) * 2 + 0.5
+    w = 1 + 0.3 * torch.randn(c, generator=generator)
+    b = 0.3 * torch.randn(c, generator=generator)
+    mean = 0.5 * torch.randn(c, generator=generator)
+    # Small variances, so that eps matters in the frozen case.
+    var = (0.002 if cfg["stats"] == "frozen" else 0.5) + torch.rand(c, generator=generator)
+    xd = x.double().requires_grad_()
+    wd = w.double().requires_grad_()
+    bd = b.double().requires_grad_()
+    mean_after, var_after = mean.double().clone(), var.double().clone()
+    training = cfg["stats"] == "batch"
+    y = F.batch_norm(xd, mean_after, var_after, wd, bd, training=training, momentum=cfg["momentum"], eps=cfg["eps"])
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    inference = F.batch_norm(x.double(), mean_after, var_after, w.double(), b.double(), training=False,
+                             eps=cfg["eps"])
+    tensors = {"input": x, "bn.weight": w, "bn.bias": b, "bn.running_mean": mean, "bn.running_var": var,
+               "output": y, "grad.output": gy, "grad.input": xd.grad, "grad.bn.weight": wd.grad,
+               "grad.bn.bias": bd.grad, "updated.bn.running_mean": mean_after, "updated.bn.running_var": var_after,
+               "inference.output": inference}
+    meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
@@ -142,6 +176,10 @@ def main():
     generator = torch.Generator().manual_seed(20240611)  # each layer kind its own stream
     for name, cfg, shape in DECONV_CASES:
         deconv_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    generator = torch.Generator().manual_seed(20240612)
+    for name, cfg, shape in BATCHNORM_CASES:
+        batchnorm_fixture(name, cfg, shape, generator)
         print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
 
 
