@@ -167,6 +167,31 @@ def batchnorm_fixture(name, cfg, shape, generator):
     meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
+
+# name, upsampling arguments (factor, or output size when factor is 0), input shape
+UPSAMPLE_CASES = [
+    ("upsample_bilinear_x2", dict(factor=2, size_h=0, size_w=0), (2, 3, 5, 7)),
+    ("upsample_bilinear_x4", dict(factor=4, size_h=0, size_w=0), (1, 2, 3, 4)),
+    ("upsample_bilinear_to_size", dict(factor=0, size_h=11, size_w=3), (2, 2, 4, 5)),  # up in height, down in width
+]
+
+
+def upsample_fixture(name, cfg, shape, generator):
+    x = torch.randn(shape, generator=generator)
+    xd = x.double().requires_grad_()
+    if cfg["factor"]:
+        y = F.interpolate(xd, scale_factor=cfg["factor"], mode="bilinear", align_corners=False)
+        by_size = F.interpolate(xd, size=(shape[2] * cfg["factor"], shape[3] * cfg["factor"]), mode="bilinear",
+                                align_corners=False)
+        assert torch.allclose(y, by_size), "an integer factor and the size it gives differ"
+    else:
+        y = F.interpolate(xd, size=(cfg["size_h"], cfg["size_w"]), mode="bilinear", align_corners=False)
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+    meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
@@ -180,6 +205,10 @@ def main():
     generator = torch.Generator().manual_seed(20240612)
     for name, cfg, shape in BATCHNORM_CASES:
         batchnorm_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    generator = torch.Generator().manual_seed(20240613)
+    for name, cfg, shape in UPSAMPLE_CASES:
+        upsample_fixture(name, cfg, shape, generator)
         print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
 
 
