@@ -194,6 +194,95 @@ def pool_fixture(name, cfg, shape, generator):
     y = F.max_pool2d(xd, cfg["kernel"], cfg["stride"], cfg["padding"])
     gy = backward_with_random_grad(y, generator)
     tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+
+
+# name, ConvTranspose2d arguments (output_padding -1: TensorFlow's 'SAME', see deconv_fixture), input shape
+DECONV_CASES = [
+    ("deconv_3x3_s2_tf_same", dict(in_channels=4, out_channels=3, kernel=3, stride=2, padding=0, output_padding=-1,
+                                   dilation=1, bias=True), (2, 4, 5, 6)),  # DeepLabCut's TF heads
+    ("deconv_3x3_s2_p1_op1", dict(in_channels=4, out_channels=3, kernel=3, stride=2, padding=1, output_padding=1,
+                                  dilation=1, bias=True), (2, 4, 5, 6)),  # DeepLabCut's PyTorch heads
+    ("deconv_4x4_s2_p1", dict(in_channels=3, out_channels=5, kernel=4, stride=2, padding=1, output_padding=0,
+                              dilation=1, bias=False), (1, 3, 4, 7)),
+    ("deconv_3x3_s1_d2_p1", dict(in_channels=3, out_channels=2, kernel=3, stride=1, padding=1, output_padding=1,
+                                 dilation=2, bias=True), (2, 3, 6, 5)),
+]
+
+
+def tf_same_conv2d_transpose(x, w, stride):
+    """TensorFlow's conv2d_transpose(padding='SAME') by its definition: the gradient, with respect to
+    its input, of conv2d(padding='SAME') from an output_shape of input * stride. TensorFlow pads that
+    convolution by kernel - stride rows in all, the odd one at the bottom (and right)."""
+    n, _, h, wd = x.shape
+    k = w.shape[2]
+    total = max(k - stride, 0)
+    z = torch.zeros(n, w.shape[1], h * stride, wd * stride, dtype=x.dtype, requires_grad=True)
+    pads = (total // 2, total - total // 2, total // 2, total - total // 2)
+    y = F.conv2d(F.pad(z, pads), w, stride=stride)
+    return torch.autograd.grad((y * x).sum(), z)[0]
+
+
+def deconv_fixture(name, cfg, shape, generator):
+    k, op = cfg["kernel"], cfg["output_padding"]
+    x = torch.randn(shape, generator=generator)
+    w = torch.randn(cfg["in_channels"], cfg["out_channels"], k, k, generator=generator) * 0.3
+    b = torch.randn(cfg["out_channels"], generator=generator) if cfg["bias"] else None
+    xd = x.double().requires_grad_()
+    wd = w.double().requires_grad_()
+    bd = b.double().requires_grad_() if b is not None else None
+    # PyTorch refuses a negative output_padding; it drops rows at the end of the op = 0 output.
+    y = F.conv_transpose2d(xd, wd, bd, stride=cfg["stride"], padding=cfg["padding"], output_padding=max(op, 0),
+                           dilation=cfg["dilation"])
+    if op < 0:
+        y = y[:, :, :op, :op]
+        assert y.shape[2] == shape[2] * cfg["stride"] and y.shape[3] == shape[3] * cfg["stride"]
+        tf = tf_same_conv2d_transpose(xd.detach(), wd.detach(), cfg["stride"])
+        if bd is not None:
+            tf = tf + bd.detach().view(1, -1, 1, 1)
+        assert torch.allclose(y, tf), "padding 0, output_padding -1 is not TensorFlow's SAME"
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    tensors = {"input": x, "deconv.weight": w}
+    if b is not None:
+        tensors["deconv.bias"] = b
+    tensors.update({"output": y, "grad.output": gy, "grad.input": xd.grad, "grad.deconv.weight": wd.grad})
+    if b is not None:
+        tensors["grad.deconv.bias"] = bd.grad
+    meta = dict(cfg, bias=int(cfg["bias"]), generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
+
+
+# name, batch norm arguments (stats: "frozen" uses the running statistics, "batch" the batch's), input shape
+BATCHNORM_CASES = [
+    ("batchnorm_frozen", dict(channels=3, eps=1e-3, momentum=0.1, stats="frozen"), (2, 3, 4, 5)),
+    ("batchnorm_batch", dict(channels=4, eps=1e-5, momentum=0.1, stats="batch"), (3, 4, 3, 5)),
+    ("batchnorm_batch_one_image", dict(channels=2, eps=1e-3, momentum=0.003, stats="batch"), (1, 2, 3, 4)),
+]
+
+
+def batchnorm_fixture(name, cfg, shape, generator):
+    c = cfg["channels"]
+    x = torch.randn(shape, generator=generator) * 2 + 0.5
+    w = 1 + 0.3 * torch.randn(c, generator=generator)
+    b = 0.3 * torch.randn(c, generator=generator)
+    mean = 0.5 * torch.randn(c, generator=generator)
+    # Small variances, so that eps matters in the frozen case.
+    var = (0.002 if cfg["stats"] == "frozen" else 0.5) + torch.rand(c, generator=generator)
+    xd = x.double().requires_grad_()
+    wd = w.double().requires_grad_()
+    bd = b.double().requires_grad_()
+    mean_after, var_after = mean.double().clone(), var.double().clone()
+    training = cfg["stats"] == "batch"
+    y = F.batch_norm(xd, mean_after, var_after, wd, bd, training=training, momentum=cfg["momentum"], eps=cfg["eps"])
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    inference = F.batch_norm(x.double(), mean_after, var_after, w.double(), b.double(), training=False,
+                             eps=cfg["eps"])
+    tensors = {"input": x, "bn.weight": w, "bn.bias": b, "bn.running_mean": mean, "bn.running_var": var,
+               "output": y, "grad.output": gy, "grad.input": xd.grad, "grad.bn.weight": wd.grad,
+               "grad.bn.bias": bd.grad, "updated.bn.running_mean": mean_after, "updated.bn.running_var": var_after,
+               "inference.output": inference}
     meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
@@ -247,6 +336,32 @@ LAYER_CASES = [
 ]
 
 
+
+
+# name, upsampling arguments (factor, or output size when factor is 0), input shape
+UPSAMPLE_CASES = [
+    ("upsample_bilinear_x2", dict(factor=2, size_h=0, size_w=0), (2, 3, 5, 7)),
+    ("upsample_bilinear_x4", dict(factor=4, size_h=0, size_w=0), (1, 2, 3, 4)),
+    ("upsample_bilinear_to_size", dict(factor=0, size_h=11, size_w=3), (2, 2, 4, 5)),  # up in height, down in width
+]
+
+
+def upsample_fixture(name, cfg, shape, generator):
+    x = torch.randn(shape, generator=generator)
+    xd = x.double().requires_grad_()
+    if cfg["factor"]:
+        y = F.interpolate(xd, scale_factor=cfg["factor"], mode="bilinear", align_corners=False)
+        by_size = F.interpolate(xd, size=(shape[2] * cfg["factor"], shape[3] * cfg["factor"]), mode="bilinear",
+                                align_corners=False)
+        assert torch.allclose(y, by_size), "an integer factor and the size it gives differ"
+    else:
+        y = F.interpolate(xd, size=(cfg["size_h"], cfg["size_w"]), mode="bilinear", align_corners=False)
+    gy = torch.randn(y.shape, generator=generator)
+    y.backward(gy.double())
+    tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+    meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(20240603)
@@ -263,6 +378,20 @@ def main():
         for name, *args in cases:
             make_fixture(name, *args, generator)
             print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+
+
+    generator = torch.Generator().manual_seed(20240611)  # each layer kind its own stream
+    for name, cfg, shape in DECONV_CASES:
+        deconv_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    generator = torch.Generator().manual_seed(20240612)
+    for name, cfg, shape in BATCHNORM_CASES:
+        batchnorm_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+    generator = torch.Generator().manual_seed(20240613)
+    for name, cfg, shape in UPSAMPLE_CASES:
+        upsample_fixture(name, cfg, shape, generator)
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
 
 
 if __name__ == "__main__":
