@@ -2,6 +2,7 @@
  * the two real projects, missing and unusable images, and the refusal to overwrite a trained shuffle. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +290,11 @@ static void test_flies_multianimal_all_pairs_graph(void **state) {
   assert_true(fabs(pc.pafwidth - 20) < 1e-12);
   assert_true(fabs(pc.pairwise_loss_weight - 0.1) < 1e-12);
   assert_int_equal(pc.num_idchannel, 0);
-  assert_string_equal(pc.net_type, "dlcrnet_ms5");
+  /* DeepLabCut writes dlcrnet_ms5 as a multi-stage resnet_50. */
+  assert_string_equal(pc.net_type, "resnet_50");
+  assert_true(pc.multi_stage);
+  assert_string_equal(pc.metadataset,
+                      "training-datasets/iteration-0/UnaugmentedDataSet_courtshipDec3/Documentation_data-courtship_95shuffle1.json");
   dlcc_pose_cfg_free(&pc);
 
   /* Joints per individual: the first image has both flies; female's midlegL4 is unlabeled. */
@@ -349,6 +354,187 @@ static void test_unusable_image_named_with_a_global_scale(void **state) {
   remove_project(project);
 }
 
+
+/* Replaces the first `old` in the file at dir/name with `new_text` (the test fails when absent). */
+static void replace_in_file(const char *dir, const char *name, const char *old, const char *new_text) {
+  char *path = dlcc_path_join(dir, name);
+  char *text = test_read_file(path, NULL);
+  char *at = strstr(text, old);
+  if (!at) fail_msg("%s does not contain \"%s\"", path, old);
+  char *changed = dlcc_strdupf("%.*s%s%s", (int)(at - text), text, new_text, at + strlen(old));
+  free(test_write_file(dir, name, changed));
+  free(changed);
+  free(text);
+  free(path);
+}
+
+static dlcc_status create(const char *project, dlcc_training_set_options opt, dlcc_training_set_result *res,
+                          dlcc_notes *notes, dlcc_error *err) {
+  dlcc_status st = dlcc_training_set_create(project, &opt, res, notes, err);
+  if (!st) dlcc_training_set_result_free(res);
+  return st;
+}
+
+static bool notes_contain(const dlcc_notes *notes, const char *a, const char *b) {
+  for (size_t i = 0; i < notes->count; i++)
+    if (strstr(notes->lines[i], a) && (!b || strstr(notes->lines[i], b))) return true;
+  return false;
+}
+
+static void test_task_with_a_separator_is_refused_before_writing(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  replace_in_file(project, "config.yaml", "Task: openfield", "Task: a/../../escape");
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "line 2: Task is 'a/../../escape'");
+  assert_contains(err.message, "without '/'");
+  char *outside = dlcc_path_join(project, "../escapeOct30");
+  assert_false(dlcc_path_is_dir(outside));
+  free(outside);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_fractions_sharing_a_folder_are_refused(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  replace_in_file(project, "config.yaml", "TrainingFraction:\n- 0.95", "TrainingFraction:\n- 0.951\n- 0.955");
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "0.951 and 0.955, which share the folder name trainset95");
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_empty_training_set_is_refused(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  replace_in_file(project, "config.yaml", "TrainingFraction:\n- 0.95", "TrainingFraction:\n- 0.001");
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "TrainingFraction 0.001 of 116 labeled images leaves no image to train on");
+  char *models = dlcc_path_join(project, "dlc-models");
+  assert_false(dlcc_path_is_dir(models));
+  free(models);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_refused_split_writes_nothing(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  replace_in_file(project, "config.yaml", "TrainingFraction:\n- 0.95", "TrainingFraction:\n- 0.8\n- 0.95");
+  free(test_write_file(project, "dlc-models/iteration-0/openfieldOct30-trainset95shuffle1/train/snapshot-5.index", "x"));
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "already holds a trained network");
+  char *datasets = dlcc_path_join(project, "training-datasets");
+  assert_false(dlcc_path_is_dir(datasets));
+  free(datasets);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_labels_outside_the_image_are_left_out_and_named(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  /* img0001's snout x becomes -5: DeepLabCut keeps only 0 < x < width. */
+  replace_in_file(project, "labeled-data/m4s1/CollectedData_Pranav.csv", "img0001.png,10.248,", "img0001.png,-5,");
+  replace_in_file(project, "config.yaml", "TrainingFraction:\n- 0.95", "TrainingFraction:\n- 1.0"); /* all train */
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  dlcc_training_set_options opt = {.shuffle = 1};
+  assert_int_equal(dlcc_training_set_create(project, &opt, &res, &notes, &err), DLCC_OK);
+  bool in_train = false;
+  cJSON *ds = read_json(res.splits[0].dataset_file);
+  cJSON *image;
+  cJSON_ArrayForEach(image, cJSON_GetObjectItem(ds, "images")) {
+    if (strcmp(cJSON_GetObjectItem(image, "image")->valuestring, "labeled-data/m4s1/img0001.png")) continue;
+    in_train = true;
+    cJSON *joints = cJSON_GetArrayItem(cJSON_GetObjectItem(image, "joints"), 0);
+    assert_int_equal(cJSON_GetArraySize(joints), 3); /* snout dropped, both ears and tail base kept */
+    assert_int_equal(cJSON_GetArrayItem(cJSON_GetArrayItem(joints, 0), 0)->valueint, 1);
+  }
+  cJSON_Delete(ds);
+  assert_true(in_train);
+  assert_true(notes_contain(&notes, "1 label outside its image", "img0001.png: snout at (-5, 288.487)"));
+  dlcc_training_set_result_free(&res);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_truncated_image_is_an_error_naming_it(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  char *img = dlcc_path_join(project, "labeled-data/m4s1/img0002.png");
+  size_t n;
+  char *bytes = test_read_file(img, &n);
+  FILE *fp = fopen(img, "wb");
+  fwrite(bytes, 1, n / 3, fp);
+  fclose(fp);
+  free(bytes);
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_not_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_OK);
+  assert_contains(err.message, "img0002.png");
+  free(img);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_same_image_under_two_spellings_is_refused(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  replace_in_file(project, "labeled-data/m4s1/CollectedData_Pranav.csv", "labeled-data/m4s1/img0004.png",
+                  "labeled-data/m4s1/./img0003.png");
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "the row labeled-data/m4s1/./img0003.png is image labeled-data/m4s1/img0003.png, "
+                               "which is already labeled");
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
+static void test_augmenter_and_network_choices(void **state) {
+  (void)state;
+  char *project = copy_project("openfield-Pranav-2018-10-30");
+  dlcc_training_set_result res;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  /* dlcrnet_ms5 is multi-animal only. */
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1, .net_type = "dlcrnet_ms5"}, &res, &notes,
+                          &err),
+                   DLCC_ERR_INVALID);
+  assert_contains(err.message, "dlcrnet_ms5 is a multi-animal network");
+  /* default_augmenter passes into dataset_type; an unknown one is refused. */
+  replace_in_file(project, "config.yaml", "default_augmenter: imgaug", "default_augmenter: scalecrop");
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 1}, &res, &notes, &err), DLCC_OK);
+  char *cfg_path = dlcc_path_join(project, "dlc-models/iteration-0/openfieldOct30-trainset95shuffle1/train/pose_cfg.yaml");
+  dlcc_pose_cfg pc;
+  assert_int_equal(dlcc_pose_cfg_load(cfg_path, &pc, &err), DLCC_OK);
+  assert_string_equal(pc.dataset_type, "scalecrop");
+  dlcc_pose_cfg_free(&pc);
+  replace_in_file(project, "config.yaml", "default_augmenter: scalecrop", "default_augmenter: bogus");
+  assert_int_equal(create(project, (dlcc_training_set_options){.shuffle = 2}, &res, &notes, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "default_augmenter is 'bogus'");
+  free(cfg_path);
+  dlcc_notes_free(&notes);
+  remove_project(project);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_input_size_area_rule_with_jitter),
@@ -360,6 +546,14 @@ int main(void) {
       cmocka_unit_test(test_unknown_net_type_lists_the_known_ones),
       cmocka_unit_test(test_flies_multianimal_all_pairs_graph),
       cmocka_unit_test(test_unusable_image_named_with_a_global_scale),
+      cmocka_unit_test(test_task_with_a_separator_is_refused_before_writing),
+      cmocka_unit_test(test_fractions_sharing_a_folder_are_refused),
+      cmocka_unit_test(test_empty_training_set_is_refused),
+      cmocka_unit_test(test_refused_split_writes_nothing),
+      cmocka_unit_test(test_labels_outside_the_image_are_left_out_and_named),
+      cmocka_unit_test(test_truncated_image_is_an_error_naming_it),
+      cmocka_unit_test(test_same_image_under_two_spellings_is_refused),
+      cmocka_unit_test(test_augmenter_and_network_choices),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

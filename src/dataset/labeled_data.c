@@ -162,29 +162,30 @@ static long find_column(const dlcc_label_table *t, const char *individual, const
   return -1;
 }
 
-/* "a/./b/../c" -> "a/c"; leading ".." kept (such a path then points outside and is remapped). */
+/* "a/./b/../c" -> "a/c" in place; a leading ".." stays (such a path points outside the project). */
 static void normalise_path(char *path) {
-  char *out = path, *p = path;
-  size_t depth = 0;
-  while (*p) {
-    char *end = strchr(p, '/');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if ((len == 1 && p[0] == '.') || len == 0) {
-      /* skip */
-    } else if (len == 2 && p[0] == '.' && p[1] == '.' && depth > 0) {
-      out--;
-      while (out > path && out[-1] != '/') out--;
+  size_t n = strlen(path), out = 0, depth = 0;
+  bool absolute = path[0] == '/';
+  char *copy = strndup(path, n);
+  if (!copy) return;
+  if (absolute) path[out++] = '/';
+  for (char *save = NULL, *part = strtok_r(copy, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+    if (!strcmp(part, ".")) continue;
+    if (!strcmp(part, "..") && depth > 0) {
+      out--; /* the '/' after the previous component */
+      while (out > 0 && path[out - 1] != '/') out--;
       depth--;
-    } else {
-      memmove(out, p, len);
-      out += len;
-      *out++ = '/';
-      depth += !(len == 2 && p[0] == '.' && p[1] == '.');
+      continue;
     }
-    p += len + (end != NULL);
+    size_t len = strlen(part);
+    memcpy(path + out, part, len);
+    out += len;
+    path[out++] = '/';
+    depth += strcmp(part, "..") != 0;
   }
-  if (out > path) out--;
-  *out = '\0';
+  if (out > (size_t)absolute) out--;
+  path[out] = '\0';
+  free(copy);
 }
 
 /* Where an image row of labeled-data/<folder>/CollectedData lives: the row name relative to the
