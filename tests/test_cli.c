@@ -50,6 +50,15 @@ static void test_bad_usage_exits_2_with_a_hint(void **state) {
   assert_int_equal(test_run_dlcc("create-training-dataset x/config.yaml --shuffle zero", &out), 2);
   assert_contains(out, "--shuffle wants a whole number");
   free(out);
+  assert_int_equal(test_run_dlcc("create-training-dataset x/config.yaml --shuffle", &out), 2);
+  assert_contains(out, "option --shuffle needs a value");
+  free(out);
+  assert_int_equal(test_run_dlcc("check-project --frobnicate x", &out), 2);
+  assert_contains(out, "unknown option --frobnicate");
+  free(out);
+  assert_int_equal(test_run_dlcc("make-demo-project ''", &out), 2);
+  assert_contains(out, "give exactly one DIR");
+  free(out);
   assert_int_equal(test_run_dlcc("create-training-dataset", &out), 2);
   assert_contains(out, "Try 'dlcc create-training-dataset --help'");
   free(out);
