@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+/* The suggestions round to hundredths; the 1e-9 keeps 3.2 / 1.25 at 2.56 rather than 2.57. */
+
 /* The scale below which the image is too small (0 when none). */
 static double smallest_scale(const dlcc_pose_cfg *cfg, int width, int height) {
   if (cfg->multianimal) {
@@ -33,9 +35,9 @@ bool dlcc_input_size_ever_ok(const dlcc_pose_cfg *cfg, int width, int height, do
   if (suggested_global_scale) {
     if (lo > largest) { /* too big even at the smallest jitter: shrink, rounding down */
       double exact = largest / cfg->scale_jitter_lo;
-      *suggested_global_scale = exact >= 0.01 ? floor(100.0 * exact) / 100.0 : exact;
+      *suggested_global_scale = exact >= 0.01 ? floor(100.0 * exact + 1e-9) / 100.0 : exact;
     } else /* too small even at the largest jitter: enlarge, rounding up */
-      *suggested_global_scale = ceil(100.0 * smallest / cfg->scale_jitter_up) / 100.0;
+      *suggested_global_scale = ceil(100.0 * smallest / cfg->scale_jitter_up - 1e-9) / 100.0;
   }
   return false;
 }
