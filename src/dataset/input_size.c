@@ -5,8 +5,6 @@
 
 #include <math.h>
 
-/* The suggestions round to hundredths; the 1e-9 keeps 3.2 / 1.25 at 2.56 rather than 2.57. */
-
 /* The scale below which the image is too small (0 when none). */
 static double smallest_scale(const dlcc_pose_cfg *cfg, int width, int height) {
   if (cfg->multianimal) {
@@ -32,6 +30,7 @@ bool dlcc_input_size_ever_ok(const dlcc_pose_cfg *cfg, int width, int height, do
   double lo = cfg->global_scale * cfg->scale_jitter_lo, up = cfg->global_scale * cfg->scale_jitter_up;
   double smallest = smallest_scale(cfg, width, height), largest = largest_scale(cfg, width, height);
   if (lo <= largest && up >= smallest) return true;
+  /* Suggestions round to hundredths; the 1e-9 keeps 3.2 / 1.25 at 2.56 rather than 2.57. */
   if (suggested_global_scale) {
     if (lo > largest) { /* too big even at the smallest jitter: shrink, rounding down */
       double exact = largest / cfg->scale_jitter_lo;
