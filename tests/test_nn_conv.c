@@ -9,6 +9,7 @@
 
 #include "nn/conv.h"
 #include "nn/safetensors.h"
+#include "nn_layertest.h"
 #include "testutil.h"
 #include "util/fileio.h"
 #include "util/rng.h"
@@ -43,10 +44,6 @@ static void rig_close(rig *r) {
   dlcc_nn_engine_free(r->e);
 }
 
-static size_t count4(const int64_t d[4]) {
-  return (size_t)(d[0] * d[1] * d[2] * d[3]);
-}
-
 /* y = conv(x) exported as plain NCHW f32 into y_out. */
 static void rig_forward(rig *r, const float *x, float *y_out, dlcc_nn_mode mode) {
   dlcc_error err;
@@ -65,28 +62,13 @@ static void rig_backward(rig *r, const float *dy, float *dx_out) {
     fail_msg("%s", err.message);
 }
 
-static void fill_normal(dlcc_rng *rng, float *v, size_t n, double scale) {
-  for (size_t i = 0; i < n; i++) v[i] = (float)(dlcc_rng_normal(rng) * scale);
-}
-
-/* max |a - b| / max |b|: the error relative to the reference's scale (elementwise relative errors
- * explode where the reference crosses zero). */
-static double relative_error(const float *a, const float *b, size_t n) {
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < n; i++) {
-    diff = fmax(diff, fabs((double)a[i] - (double)b[i]));
-    scale = fmax(scale, fabs((double)b[i]));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 /* ---- Finite differences ------------------------------------------------------------------- */
 
 /* The loss sum(y * g), accumulated in double. */
 static double loss_of(rig *r, const float *x, const float *g, float *y) {
   rig_forward(r, x, y, DLCC_NN_TRAINING);
   double sum = 0;
-  for (size_t i = 0; i < count4(r->y_dims); i++) sum += (double)y[i] * g[i];
+  for (size_t i = 0; i < lt_count4(r->y_dims); i++) sum += (double)y[i] * g[i];
   return sum;
 }
 
@@ -95,7 +77,7 @@ static double loss_of(rig *r, const float *x, const float *g, float *y) {
  * the difference is exact up to f32 rounding whatever the step; 0.1 keeps that rounding small. */
 static void numeric_gradient(rig *r, float *x, const float *g, float *v, size_t n, int is_param, double *out) {
   const float step = 0.1f;
-  float *y = malloc(count4(r->y_dims) * sizeof *y);
+  float *y = malloc(lt_count4(r->y_dims) * sizeof *y);
   for (size_t i = 0; i < n; i++) {
     float keep = v[i];
     v[i] = keep + step;
@@ -111,29 +93,19 @@ static void numeric_gradient(rig *r, float *x, const float *g, float *v, size_t 
   free(y);
 }
 
-static double max_gap(const double *numeric, const float *analytic, size_t n, double *scale) {
-  double gap = 0;
-  *scale = 0;
-  for (size_t i = 0; i < n; i++) {
-    gap = fmax(gap, fabs(numeric[i] - analytic[i]));
-    *scale = fmax(*scale, fabs(numeric[i]));
-  }
-  return gap;
-}
-
 static void check_gradients_numerically(const dlcc_nn_conv_spec *spec, const int64_t x_dims[4], uint64_t seed) {
   rig r;
   rig_open(&r, spec, x_dims);
   dlcc_rng rng;
   dlcc_rng_seed(&rng, seed);
-  size_t nx = count4(x_dims), ny = count4(r.y_dims), np = r.params.trained;
+  size_t nx = lt_count4(x_dims), ny = lt_count4(r.y_dims), np = r.params.trained;
   float *x = malloc(nx * sizeof *x), *g = malloc(ny * sizeof *g), *y = malloc(ny * sizeof *y);
   float *dx = malloc(nx * sizeof *dx);
   double *numeric = malloc((nx > np ? nx : np) * sizeof *numeric);
-  fill_normal(&rng, x, nx, 1.0);
-  fill_normal(&rng, g, ny, 1.0);
+  lt_fill_normal(&rng, x, nx, 1.0);
+  lt_fill_normal(&rng, g, ny, 1.0);
   for (size_t i = 0; i < r.params.count; i++)
-    fill_normal(&rng, dlcc_nn_param_values(&r.params, i), r.params.items[i].count, 0.3);
+    lt_fill_normal(&rng, dlcc_nn_param_values(&r.params, i), r.params.items[i].count, 0.3);
   dlcc_nn_params_changed(&r.params);
 
   rig_forward(&r, x, y, DLCC_NN_TRAINING);
@@ -143,12 +115,12 @@ static void check_gradients_numerically(const dlcc_nn_conv_spec *spec, const int
 
   double scale, gap;
   numeric_gradient(&r, x, g, x, nx, 0, numeric);
-  gap = max_gap(numeric, dx, nx, &scale);
+  gap = lt_max_gap(numeric, dx, nx, &scale);
   if (gap > 1e-3 * scale) fail_msg("d(input): gap %g for gradients up to %g", gap, scale);
   for (size_t i = 0; i < r.params.count; i++) {
     const dlcc_nn_param *p = &r.params.items[i];
     numeric_gradient(&r, x, g, dlcc_nn_param_values(&r.params, i), p->count, 1, numeric);
-    gap = max_gap(numeric, grads + p->offset, p->count, &scale);
+    gap = lt_max_gap(numeric, grads + p->offset, p->count, &scale);
     if (gap > 1e-3 * scale) fail_msg("d(%s): gap %g for gradients up to %g", p->name, gap, scale);
   }
   free(x), free(g), free(y), free(dx), free(numeric), free(grads);
@@ -195,12 +167,6 @@ static void test_gradients_match_finite_differences_1x1_stride2_even_input(void 
 
 /* ---- PyTorch golden fixtures -------------------------------------------------------------- */
 
-static int64_t meta_int(const dlcc_safetensors *st, const char *key) {
-  const char *v = dlcc_safetensors_meta(st, key);
-  if (!v) fail_msg("%s: metadata %s missing", st->path, key);
-  return strtoll(v, NULL, 10);
-}
-
 static float *read_tensor(const dlcc_safetensors *st, const char *name, size_t *n) {
   const dlcc_st_tensor *t = dlcc_safetensors_find(st, name);
   if (!t) fail_msg("%s: no tensor %s", st->path, name);
@@ -215,7 +181,7 @@ static void expect_close(const dlcc_safetensors *st, const char *name, const flo
   size_t m;
   float *want = read_tensor(st, name, &m);
   assert_int_equal(m, n);
-  double rel = relative_error(got, want, n);
+  double rel = lt_relative_error(got, want, n);
   if (rel >= 1e-4) fail_msg("%s: %s differs from PyTorch by %g (relative)", st->path, name, rel);
   free(want);
 }
@@ -226,12 +192,12 @@ static void compare_with_pytorch(const char *fixture) {
   dlcc_safetensors *st = NULL;
   dlcc_error err;
   if (dlcc_safetensors_open(path, &st, &err)) fail_msg("%s", err.message);
-  int64_t k = meta_int(st, "kernel"), s = meta_int(st, "stride"), p = meta_int(st, "padding"),
-          d = meta_int(st, "dilation");
+  int64_t k = lt_meta_int(st, "kernel"), s = lt_meta_int(st, "stride"), p = lt_meta_int(st, "padding"),
+          d = lt_meta_int(st, "dilation");
   dlcc_nn_conv_spec spec = {
-    .in_channels = meta_int(st, "in_channels"), .out_channels = meta_int(st, "out_channels"),
+    .in_channels = lt_meta_int(st, "in_channels"), .out_channels = lt_meta_int(st, "out_channels"),
     .kernel = {k, k}, .stride = {s, s}, .padding = {p, p}, .dilation = {d, d},
-    .groups = meta_int(st, "groups"), .bias = meta_int(st, "bias") != 0,
+    .groups = lt_meta_int(st, "groups"), .bias = lt_meta_int(st, "bias") != 0,
   };
   const dlcc_st_tensor *in = dlcc_safetensors_find(st, "input");
   assert_non_null(in);
@@ -240,8 +206,8 @@ static void compare_with_pytorch(const char *fixture) {
   if (dlcc_nn_params_load(&r.params, path, NULL, 0, NULL, &err)) fail_msg("%s", err.message);
   size_t nx, ndy;
   float *x = read_tensor(st, "input", &nx), *dy = read_tensor(st, "grad.output", &ndy);
-  float *y = malloc(count4(r.y_dims) * sizeof *y), *dx = malloc(nx * sizeof *dx);
-  assert_int_equal(ndy, count4(r.y_dims));
+  float *y = malloc(lt_count4(r.y_dims) * sizeof *y), *dx = malloc(nx * sizeof *dx);
+  assert_int_equal(ndy, lt_count4(r.y_dims));
   rig_forward(&r, x, y, DLCC_NN_TRAINING);
   rig_backward(&r, dy, dx);
   expect_close(st, "output", y, ndy);
@@ -295,8 +261,8 @@ static void test_plans_are_built_once_per_input_shape(void **state) {
   float x[3 * 12 * 10], y1[8 * 8 * 8], y2[8 * 8 * 8], yb[8 * 12 * 10];
   dlcc_rng rng;
   dlcc_rng_seed(&rng, 9);
-  fill_normal(&rng, x, 360, 1);
-  fill_normal(&rng, r.params.values, r.params.total, 0.3);
+  lt_fill_normal(&rng, x, 360, 1);
+  lt_fill_normal(&rng, r.params.values, r.params.total, 0.3);
   dlcc_nn_params_changed(&r.params);
   rig_forward(&r, x, y1, DLCC_NN_INFERENCE);
   assert_int_equal(r.conv.plans.built, 1);
@@ -315,7 +281,7 @@ static void test_plans_are_built_once_per_input_shape(void **state) {
   assert_memory_equal(y1, y2, sizeof y1);
   rig_forward(&r, x, y2, DLCC_NN_TRAINING);
   assert_int_equal(r.conv.plans.built, 3); /* training is a plan of its own */
-  assert_true(relative_error(y2, y1, 512) < 1e-6);
+  assert_true(lt_relative_error(y2, y1, 512) < 1e-6);
   rig_close(&r);
 }
 
@@ -444,12 +410,12 @@ static void test_bf16_forward_and_backward_track_f32(void **state) {
   rig_open(&r, &s, dims);
   dlcc_rng rng;
   dlcc_rng_seed(&rng, 5);
-  size_t nx = count4(dims), ny = count4(r.y_dims);
+  size_t nx = lt_count4(dims), ny = lt_count4(r.y_dims);
   float *x = malloc(nx * 4), *y32 = malloc(ny * 4), *y16 = malloc(ny * 4), *dy = malloc(ny * 4);
   float *dx32 = malloc(nx * 4), *dx16 = malloc(nx * 4), *dw32 = malloc(r.params.trained * 4);
-  fill_normal(&rng, x, nx, 1);
-  fill_normal(&rng, dy, ny, 1);
-  fill_normal(&rng, r.params.values, r.params.total, 0.1);
+  lt_fill_normal(&rng, x, nx, 1);
+  lt_fill_normal(&rng, dy, ny, 1);
+  lt_fill_normal(&rng, r.params.values, r.params.total, 0.1);
   dlcc_nn_params_changed(&r.params);
   rig_forward(&r, x, y32, DLCC_NN_TRAINING);
   rig_backward(&r, dy, dx32);
@@ -465,9 +431,9 @@ static void test_bf16_forward_and_backward_track_f32(void **state) {
     fail_msg("%s", err.message);
   assert_int_equal(r.y.dtype, DLCC_NN_BF16);
   /* bf16 keeps 8 significant bits: errors of a few 1e-3 relative to the scale. */
-  assert_true(relative_error(y16, y32, ny) < 2e-2);
-  assert_true(relative_error(dx16, dx32, nx) < 2e-2);
-  assert_true(relative_error(r.params.grads, dw32, r.params.trained) < 2e-2);
+  assert_true(lt_relative_error(y16, y32, ny) < 2e-2);
+  assert_true(lt_relative_error(dx16, dx32, nx) < 2e-2);
+  assert_true(lt_relative_error(r.params.grads, dw32, r.params.trained) < 2e-2);
   free(x), free(y32), free(y16), free(dy), free(dx32), free(dx16), free(dw32);
   rig_close(&r);
 }

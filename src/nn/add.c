@@ -3,9 +3,10 @@
  * oneDNN's ReLU backward from the output (relu_use_dst_for_bwd), which needs only y and dy. */
 #include "nn/add.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/layer.h"
 
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
@@ -56,13 +57,6 @@ static void destroy_plan(void *opaque) {
   free(plan);
 }
 
-static void describe_input(const dlcc_nn_add *add, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", add->name, what, layout);
-}
-
 /* The engine's attributes (user scratchpad) plus, when fused, the ReLU post-op. */
 static dlcc_status forward_attr(const dlcc_nn_add *add, dlcc_nn_engine *e, dnnl_primitive_attr_t *attr,
                                 const char *what, dlcc_error *err) {
@@ -81,7 +75,7 @@ static dlcc_status forward_attr(const dlcc_nn_add *add, dlcc_nn_engine *e, dnnl_
 static dlcc_status create_forward(dlcc_nn_add *add, dlcc_nn_engine *e, const dnnl_memory_desc_t *a, add_plan *plan,
                                   dlcc_error *err) {
   char what[384];
-  describe_input(add, a, add->spec.relu ? "add + relu forward" : "add forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, add->name, add->spec.relu ? "add + relu forward" : "add forward", a);
   dnnl_memory_desc_t dst;
   dnnl_binary_desc_t d;
   dnnl_primitive_attr_t attr = NULL;
@@ -99,7 +93,7 @@ static dlcc_status create_forward(dlcc_nn_add *add, dlcc_nn_engine *e, const dnn
 static dlcc_status create_relu_backward(dlcc_nn_add *add, dlcc_nn_engine *e, const dnnl_memory_desc_t *y,
                                         add_plan *plan, dlcc_error *err) {
   char what[384];
-  describe_input(add, y, "relu backward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, add->name, "relu backward", y);
   dnnl_eltwise_desc_t fd, bd;
   dnnl_primitive_desc_t hint = NULL;
   dlcc_status st = dlcc_nn_check(
@@ -122,20 +116,13 @@ static dlcc_status plan_for(dlcc_nn_add *add, dlcc_nn_engine *e, const dlcc_nn_t
   *out = NULL;
   const dnnl_memory_desc_t *a_md = dlcc_nn_tensor_md(a);
   if (!a_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the %s tensor is empty", add->name, which);
-  add_plan *plan = dlcc_nn_plan_cache_find(&add->plans, a_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", add->name);
+  if ((*out = dlcc_nn_plan_cache_find(&add->plans, a_md, mode))) return DLCC_OK;
+  add_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", add->name);
   dlcc_status st = create_forward(add, e, a_md, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&add->plans, a_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&add->plans, a_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -168,23 +155,11 @@ dlcc_status dlcc_nn_add_forward(dlcc_nn_add *add, dlcc_nn_engine *e, const dlcc_
 
 /* ---- Backward ----------------------------------------------------------------------------- */
 
-static dlcc_status check_grad_output(const dlcc_nn_add *add, const dlcc_nn_tensor *y, const dlcc_nn_tensor *dy,
-                                     dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", add->name);
-  if (memcmp(dy->dims, y->dims, sizeof dy->dims) != 0 || dy->dtype != y->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", add->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)y->dims[0], (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3],
-                     dlcc_nn_dtype_name(y->dtype));
-  return DLCC_OK;
-}
-
 dlcc_status dlcc_nn_add_backward(dlcc_nn_add *add, dlcc_nn_engine *e, const dlcc_nn_tensor *y,
                                  const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err) {
   add_plan *plan;
   dlcc_status st = plan_for(add, e, y, "output", DLCC_NN_TRAINING, &plan, err);
-  if (!st) st = check_grad_output(add, y, dy, err);
+  if (!st) st = dlcc_nn_check_grad_output(add->name, dy, y->dims, y->dtype, err);
   if (st) return st;
   if (!add->spec.relu) {
     st = dlcc_nn_tensor_set_layout(dx, e, dlcc_nn_tensor_md(y), err);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/layer.h"
+
 /* ---- Spec ---------------------------------------------------------------------------------- */
 
 dlcc_nn_batchnorm_spec dlcc_nn_batchnorm_spec_default(int64_t channels, dlcc_nn_bn_stats stats) {
@@ -136,18 +138,11 @@ static bool uses_batch_stats(const dlcc_nn_batchnorm *bn, dlcc_nn_mode mode) {
   return bn->spec.stats == DLCC_NN_BN_BATCH && mode == DLCC_NN_TRAINING;
 }
 
-static void describe_input(const dlcc_nn_batchnorm *bn, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", bn->name, what, layout);
-}
-
 /* Batch norm works in the layout it is given: the forward's data descriptor is x's own. */
 static dlcc_status create_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                   dlcc_nn_mode mode, bn_plan *plan, dlcc_error *err) {
   char what[384];
-  describe_input(bn, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, bn->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
   plan->flags = dnnl_use_scale | dnnl_use_shift | (uses_batch_stats(bn, mode) ? 0u : (unsigned)dnnl_use_global_stats);
   dnnl_batch_normalization_desc_t d;
   dnnl_prop_kind_t prop = mode == DLCC_NN_TRAINING ? dnnl_forward_training : dnnl_forward_inference;
@@ -163,7 +158,7 @@ static dlcc_status create_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, cons
 static dlcc_status create_backward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                    bn_plan *plan, dlcc_error *err) {
   char what[384];
-  describe_input(bn, x, "backward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, bn->name, "backward", x);
   dnnl_batch_normalization_desc_t d;
   dlcc_status st = dlcc_nn_check(
       dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, x, x, bn->spec.eps, plan->flags), err, what);
@@ -182,20 +177,13 @@ static dlcc_status plan_for(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, const dlcc
                      (long long)x->dims[1], (long long)bn->spec.channels);
   dlcc_status st = ensure_views(bn, e, err);
   if (st) return st;
-  bn_plan *plan = dlcc_nn_plan_cache_find(&bn->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", bn->name);
+  if ((*out = dlcc_nn_plan_cache_find(&bn->plans, x_md, mode))) return DLCC_OK;
+  bn_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", bn->name);
   st = create_forward(bn, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&bn->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&bn->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -245,17 +233,11 @@ dlcc_status dlcc_nn_batchnorm_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, 
 
 static dlcc_status check_backward_inputs(const dlcc_nn_batchnorm *bn, const dlcc_nn_tensor *x,
                                          const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", bn->name);
-  if (memcmp(dy->dims, x->dims, sizeof dy->dims) != 0 || dy->dtype != x->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", bn->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3],
-                     dlcc_nn_dtype_name(x->dtype));
-  if (bn->spec.stats == DLCC_NN_BN_BATCH && memcmp(bn->batch_dims, x->dims, sizeof x->dims) != 0)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward goes through the batch statistics of a training forward "
-                     "of this input; run that forward first", bn->name);
-  return DLCC_OK;
+  dlcc_status st = dlcc_nn_check_grad_output(bn->name, dy, x->dims, x->dtype, err);
+  if (!st && bn->spec.stats == DLCC_NN_BN_BATCH && memcmp(bn->batch_dims, x->dims, sizeof x->dims) != 0)
+    st = dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward goes through the batch statistics of a training forward "
+                   "of this input; run that forward first", bn->name);
+  return st;
 }
 
 dlcc_status dlcc_nn_batchnorm_backward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, const dlcc_nn_tensor *x,

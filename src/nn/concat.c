@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/layer.h"
+
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
 static void destroy_plan(void *plan);
@@ -144,21 +146,14 @@ static dlcc_status plan_for(dlcc_nn_concat *cat, dlcc_nn_engine *e, const dlcc_n
   dlcc_status st = check_inputs(cat, x, out_dims, err);
   if (st) return st;
   const dnnl_memory_desc_t *x_md = dlcc_nn_tensor_md(x[0]);
-  concat_plan *plan = dlcc_nn_plan_cache_find(&cat->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", cat->name);
+  if ((*out = dlcc_nn_plan_cache_find(&cat->plans, x_md, mode))) return DLCC_OK;
+  concat_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", cat->name);
   memcpy(plan->out_dims, out_dims, sizeof out_dims);
   st = create_forward(cat, e, x, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&cat->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&cat->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -181,18 +176,6 @@ dlcc_status dlcc_nn_concat_forward(dlcc_nn_concat *cat, dlcc_nn_engine *e, const
 }
 
 /* ---- Backward ----------------------------------------------------------------------------- */
-
-static dlcc_status check_grad_output(const dlcc_nn_concat *cat, const concat_plan *plan, const dlcc_nn_tensor *x0,
-                                     const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", cat->name);
-  if (memcmp(dy->dims, plan->out_dims, sizeof dy->dims) != 0 || dy->dtype != x0->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", cat->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)plan->out_dims[0], (long long)plan->out_dims[1], (long long)plan->out_dims[2],
-                     (long long)plan->out_dims[3], dlcc_nn_dtype_name(x0->dtype));
-  return DLCC_OK;
-}
 
 /* Views of each input's channels inside a tensor of layout whole; fails (leaving none) when the
  * layout cannot be cut there (a block boundary inside an input's channel range). */
@@ -234,7 +217,7 @@ dlcc_status dlcc_nn_concat_backward(dlcc_nn_concat *cat, dlcc_nn_engine *e, cons
                                     const dlcc_nn_tensor *dy, dlcc_nn_tensor *const *dx, dlcc_error *err) {
   concat_plan *plan;
   dlcc_status st = plan_for(cat, e, x, DLCC_NN_TRAINING, &plan, err);
-  if (!st) st = check_grad_output(cat, plan, x[0], dy, err);
+  if (!st) st = dlcc_nn_check_grad_output(cat->name, dy, plan->out_dims, x[0]->dtype, err);
   if (!st) st = prepare_split(cat, e, dlcc_nn_tensor_md(dy), &plan->split, err);
   if (st) return st;
   concat_split *s = &plan->split;

@@ -1,11 +1,12 @@
 /* Convolution: shape logic, the plans cached per input layout, forward and backward side by side.
- * Parameters stay plain f32 in the params buffer; the primitives get them reordered (and cast to
- * the activations' type) into their chosen layout once per params version. */
+ * Parameters stay plain f32 in the params buffer; layer_params.c gives the primitives them reordered
+ * (and cast to the activations' type) into their chosen layout once per params version. */
 #include "nn/conv.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/layer.h"
 
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
@@ -60,26 +61,17 @@ dlcc_status dlcc_nn_conv_init(dlcc_nn_conv *conv, const char *name, const dlcc_n
   if (st) return st;
   conv->spec = *spec;
   conv->params = params;
-  char pname[512];
   const int64_t wdims[4] = {spec->out_channels, spec->in_channels / spec->groups, spec->kernel[0], spec->kernel[1]};
-  snprintf(pname, sizeof pname, "%s.weight", name);
-  st = dlcc_nn_params_add(params, pname, DLCC_NN_PARAM_WEIGHT, 4, wdims, &conv->weight, err);
-  if (!st && spec->bias) {
-    snprintf(pname, sizeof pname, "%s.bias", name);
-    st = dlcc_nn_params_add(params, pname, DLCC_NN_PARAM_BIAS, 1, &spec->out_channels, &conv->bias, err);
-  }
+  st = dlcc_nn_layer_params_init(&conv->lp, params, name, wdims, spec->bias ? spec->out_channels : 0, err);
+  conv->weight = conv->lp.weight;
+  conv->bias = conv->lp.bias;
   if (!st && !(conv->name = strdup(name))) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory creating %s", name);
   return st;
 }
 
 void dlcc_nn_conv_free(dlcc_nn_conv *conv) {
   dlcc_nn_plan_cache_free(&conv->plans);
-  dnnl_memory_t views[4] = {conv->weight_plain, conv->weight_grad_plain, conv->bias_plain, conv->bias_grad_plain};
-  for (int i = 0; i < 4; i++)
-    if (views[i]) dnnl_memory_destroy(views[i]);
-  for (int i = 0; i < 2; i++) dlcc_nn_convert_free(&conv->weights[i].convert);
-  dlcc_nn_buffer_free(&conv->weight_grad);
-  dlcc_nn_reorder_free(&conv->weight_grad_out);
+  dlcc_nn_layer_params_free(&conv->lp);
   free(conv->name);
   memset(conv, 0, sizeof *conv);
 }
@@ -97,59 +89,12 @@ static dnnl_status_t init_weights_md(dnnl_memory_desc_t *md, const dlcc_nn_conv_
   return dnnl_memory_desc_init_by_tag(md, 5, dims, type, plain ? dnnl_goihw : dnnl_format_tag_any);
 }
 
-static dlcc_status view(dnnl_memory_t *mem, dlcc_nn_engine *e, const dnnl_memory_desc_t *md, float *at,
-                        const char *name, dlcc_error *err) {
-  return dlcc_nn_check(dnnl_memory_create(mem, md, e->cpu, at), err, name);
-}
-
-/* Memories over the layer's slices of the value and gradient buffers (made once). */
+/* The plain views of the parameters (made once, see dlcc_nn_layer_params_ensure_views). */
 static dlcc_status ensure_param_views(dlcc_nn_conv *conv, dlcc_nn_engine *e, dlcc_error *err) {
-  if (conv->weight_plain) return DLCC_OK;
-  dnnl_memory_t *partial[3] = {&conv->weight_grad_plain, &conv->bias_plain, &conv->bias_grad_plain};
-  for (int i = 0; i < 3; i++) { /* left over from an earlier attempt that failed */
-    if (*partial[i]) dnnl_memory_destroy(*partial[i]);
-    *partial[i] = NULL;
-  }
-  const dlcc_nn_params *p = conv->params;
-  if (!p->values) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the parameters are not allocated yet", conv->name);
-  dnnl_memory_desc_t wmd, bmd;
-  dnnl_dims_t bdims = {conv->spec.out_channels};
-  dlcc_status st = dlcc_nn_check(init_weights_md(&wmd, &conv->spec, dnnl_f32, 1), err, conv->name);
-  if (!st) st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&bmd, 1, bdims, dnnl_f32, dnnl_x), err, conv->name);
-  if (!st) st = view(&conv->weight_grad_plain, e, &wmd, dlcc_nn_param_grads(p, conv->weight), conv->name, err);
-  if (!st && conv->spec.bias) {
-    st = view(&conv->bias_plain, e, &bmd, dlcc_nn_param_values(p, conv->bias), conv->name, err);
-    if (!st) st = view(&conv->bias_grad_plain, e, &bmd, dlcc_nn_param_grads(p, conv->bias), conv->name, err);
-  }
-  /* weight_plain last: it marks the views as made. */
-  if (!st) st = view(&conv->weight_plain, e, &wmd, dlcc_nn_param_values(p, conv->weight), conv->name, err);
-  return st;
-}
-
-/* The weights in layout want: the plain parameters themselves when want is plain f32, else a
- * converted copy, redone only when the parameters changed since. */
-static dlcc_status weights_in_layout(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dnnl_memory_desc_t *want,
-                                     dnnl_memory_t *out, dlcc_error *err) {
-  if (dnnl_memory_desc_equal(want, dlcc_nn_memory_md(conv->weight_plain))) {
-    *out = conv->weight_plain;
-    return DLCC_OK;
-  }
-  dlcc_nn_conv_weights *slot = NULL;
-  for (int i = 0; i < 2 && !slot; i++)
-    if (conv->weights[i].mem && dnnl_memory_desc_equal(dlcc_nn_memory_md(conv->weights[i].mem), want))
-      slot = &conv->weights[i];
-  if (slot && slot->version == conv->params->version) {
-    *out = slot->mem;
-    return DLCC_OK;
-  }
-  if (!slot) {
-    slot = &conv->weights[conv->weights_next];
-    conv->weights_next = 1 - conv->weights_next;
-  }
-  dlcc_status st = dlcc_nn_convert_run(&slot->convert, e, conv->weight_plain, want, &slot->mem, err);
-  slot->version = st ? 0 : conv->params->version;
-  *out = slot->mem;
-  return st;
+  if (conv->lp.weight_plain) return DLCC_OK;
+  dnnl_memory_desc_t weight_md;
+  dlcc_status st = dlcc_nn_check(init_weights_md(&weight_md, &conv->spec, dnnl_f32, 1), err, conv->name);
+  return st ? st : dlcc_nn_layer_params_ensure_views(&conv->lp, e, &weight_md, conv->name, err);
 }
 
 /* ---- Plans: one per input layout and mode --------------------------------------------------- */
@@ -209,13 +154,6 @@ static dlcc_status describe(const dlcc_nn_conv *conv, const dnnl_memory_desc_t *
   return dlcc_nn_check(r, err, conv->name);
 }
 
-static void describe_input(const dlcc_nn_conv *conv, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", conv->name, what, layout);
-}
-
 static dlcc_status create_pd(dnnl_primitive_desc_t *pd, const dnnl_convolution_desc_t *cd, dlcc_nn_engine *e,
                              const_dnnl_primitive_desc_t hint, const char *what, dlcc_error *err) {
   return dlcc_nn_check(dnnl_primitive_desc_create(pd, cd, e->attr, e->cpu, hint), err, what);
@@ -225,7 +163,7 @@ static dlcc_status create_forward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const d
                                   dlcc_nn_mode mode, conv_plan *plan, dlcc_error *err) {
   conv_descs d;
   char what[384];
-  describe_input(conv, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, conv->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
   dlcc_status st = describe(conv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_convolution_desc_t cd;
@@ -243,7 +181,7 @@ static dlcc_status create_backward_data(dlcc_nn_conv *conv, dlcc_nn_engine *e, c
                                         conv_plan *plan, dlcc_error *err) {
   conv_descs d;
   char what[384];
-  describe_input(conv, x, "backward (data)", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, conv->name, "backward (data)", x);
   dlcc_status st = describe(conv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_convolution_desc_t cd;
@@ -260,7 +198,7 @@ static dlcc_status create_backward_weights(dlcc_nn_conv *conv, dlcc_nn_engine *e
                                            conv_plan *plan, dlcc_error *err) {
   conv_descs d;
   char what[384];
-  describe_input(conv, x, "backward (weights)", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, conv->name, "backward (weights)", x);
   dlcc_status st = describe(conv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_convolution_desc_t cd;
@@ -281,21 +219,14 @@ static dlcc_status plan_for(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dlcc_nn
   if (!x_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input tensor is empty", conv->name);
   dlcc_status st = ensure_param_views(conv, e, err);
   if (st) return st;
-  conv_plan *plan = dlcc_nn_plan_cache_find(&conv->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", conv->name);
+  if ((*out = dlcc_nn_plan_cache_find(&conv->plans, x_md, mode))) return DLCC_OK;
+  conv_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", conv->name);
   st = dlcc_nn_conv_output_dims(conv, x->dims, plan->out_dims, err);
   if (!st) st = create_forward(conv, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&conv->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&conv->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -308,35 +239,26 @@ dlcc_status dlcc_nn_conv_forward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dl
   dnnl_memory_t src, weights;
   st = dlcc_nn_convert_run(&plan->src_for_fwd, e, x->buf.mem, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_src_md), &src,
                            err);
-  if (!st) st = weights_in_layout(conv, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_weights_md), &weights, err);
+  if (!st)
+    st = dlcc_nn_layer_params_weights_in_layout(&conv->lp, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_weights_md),
+                                                &weights, err);
   if (!st) st = dlcc_nn_tensor_set_layout(y, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_dst_md), err);
   if (st) return st;
   dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, y->buf.mem}};
   int n = 3;
-  if (conv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, conv->bias_plain};
+  if (conv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, conv->lp.bias_plain};
   return dlcc_nn_prim_run(&plan->fwd, e, n, args, conv->name, err);
 }
 
 /* ---- Backward ----------------------------------------------------------------------------- */
-
-static dlcc_status check_grad_output(const dlcc_nn_conv *conv, const conv_plan *plan, const dlcc_nn_tensor *x,
-                                     const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", conv->name);
-  if (memcmp(dy->dims, plan->out_dims, sizeof dy->dims) != 0 || dy->dtype != x->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", conv->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)plan->out_dims[0], (long long)plan->out_dims[1], (long long)plan->out_dims[2],
-                     (long long)plan->out_dims[3], dlcc_nn_dtype_name(x->dtype));
-  return DLCC_OK;
-}
 
 /* dx from dy and the weights (in backward-data's layout). */
 static dlcc_status backward_data(dlcc_nn_conv *conv, dlcc_nn_engine *e, conv_plan *plan, const dlcc_nn_tensor *dy,
                                  dlcc_nn_tensor *dx, dlcc_error *err) {
   const_dnnl_primitive_desc_t pd = plan->bwd_data_pd;
   dnnl_memory_t weights, grad_out;
-  dlcc_status st = weights_in_layout(conv, e, dlcc_nn_pd_md(pd, dnnl_query_weights_md), &weights, err);
+  dlcc_status st =
+      dlcc_nn_layer_params_weights_in_layout(&conv->lp, e, dlcc_nn_pd_md(pd, dnnl_query_weights_md), &weights, err);
   if (!st) st = dlcc_nn_convert_run(&plan->dy_for_data, e, dy->buf.mem, dlcc_nn_pd_md(pd, dnnl_query_diff_dst_md),
                                     &grad_out, err);
   if (!st) st = dlcc_nn_tensor_set_layout(dx, e, dlcc_nn_pd_md(pd, dnnl_query_diff_src_md), err);
@@ -364,23 +286,19 @@ static dlcc_status backward_weights(dlcc_nn_conv *conv, dlcc_nn_engine *e, conv_
                                     const dlcc_nn_tensor *dy, dlcc_error *err) {
   const_dnnl_primitive_desc_t pd = plan->bwd_weights_pd;
   const dnnl_memory_desc_t *grad_md = dlcc_nn_pd_md(pd, dnnl_query_diff_weights_md);
-  dnnl_memory_t src, grad_out, weight_grad = conv->weight_grad_plain;
+  dnnl_memory_t src, grad_out, weight_grad;
   /* x is converted again rather than taken from forward's copy: nothing guarantees that the last
    * forward of this shape saw this x. */
   dlcc_status st = dlcc_nn_convert_run(&plan->src_for_weights, e, x->buf.mem, dlcc_nn_pd_md(pd, dnnl_query_src_md),
                                        &src, err);
   if (!st) st = dy_for_weights(plan, e, dy, dlcc_nn_pd_md(pd, dnnl_query_diff_dst_md), &grad_out, err);
-  if (!st && !dnnl_memory_desc_equal(grad_md, dlcc_nn_memory_md(weight_grad))) {
-    st = dlcc_nn_buffer_set(&conv->weight_grad, e, grad_md, err);
-    weight_grad = conv->weight_grad.mem;
-  }
+  if (!st) st = dlcc_nn_layer_params_weight_grad_target(&conv->lp, e, grad_md, &weight_grad, err);
   if (st) return st;
   dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, grad_out}, {DNNL_ARG_DIFF_WEIGHTS, weight_grad}};
   int n = 3;
-  if (conv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, conv->bias_grad_plain};
+  if (conv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, conv->lp.bias_grad_plain};
   st = dlcc_nn_prim_run(&plan->bwd_weights, e, n, args, conv->name, err);
-  if (!st && weight_grad != conv->weight_grad_plain)
-    st = dlcc_nn_reorder_run(&conv->weight_grad_out, e, weight_grad, conv->weight_grad_plain, err);
+  if (!st) st = dlcc_nn_layer_params_write_weight_grad(&conv->lp, e, weight_grad, err);
   return st;
 }
 
@@ -390,7 +308,7 @@ dlcc_status dlcc_nn_conv_backward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const d
   dlcc_status st = plan_for(conv, e, x, DLCC_NN_TRAINING, &plan, err);
   if (st) return st;
   plan->dy_for_data_fresh = 0;
-  st = check_grad_output(conv, plan, x, dy, err);
+  st = dlcc_nn_check_grad_output(conv->name, dy, plan->out_dims, x->dtype, err);
   if (!st && dx && !plan->bwd_data_pd) st = create_backward_data(conv, e, dlcc_nn_tensor_md(x), plan, err);
   if (!st && !plan->bwd_weights_pd) st = create_backward_weights(conv, e, dlcc_nn_tensor_md(x), plan, err);
   if (!st && dx) st = backward_data(conv, e, plan, dy, dx, err);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "nn/engine.h"
+#include "nn/layer_params.h"
 #include "nn/params.h"
 #include "nn/plancache.h"
 #include "nn/tensor.h"
@@ -24,24 +25,12 @@ typedef struct dlcc_nn_conv_spec {
 /* A square kernel with PyTorch's defaults: stride 1, padding 0, dilation 1, groups 1, bias. */
 dlcc_nn_conv_spec dlcc_nn_conv_spec_square(int64_t in_channels, int64_t out_channels, int64_t kernel);
 
-/* The weights in one layout a primitive chose, converted again whenever params->version moves. */
-typedef struct dlcc_nn_conv_weights {
-  dlcc_nn_convert convert;
-  dnnl_memory_t mem;  /* NULL: slot unused */
-  uint64_t version;
-} dlcc_nn_conv_weights;
-
 typedef struct dlcc_nn_conv {
   char *name;                /* "layer1.0.conv1": parameters are "<name>.weight", "<name>.bias" */
   dlcc_nn_conv_spec spec;
   dlcc_nn_params *params;
   size_t weight, bias;       /* parameter indices (bias only when spec.bias) */
-  /* Plain views of the parameter and gradient buffers, made at first use. */
-  dnnl_memory_t weight_plain, weight_grad_plain, bias_plain, bias_grad_plain;
-  dlcc_nn_conv_weights weights[2]; /* usually forward's and backward-data's layouts */
-  int weights_next;                /* slot replaced next when a third layout appears */
-  dlcc_nn_buffer weight_grad;      /* weight gradient in backward-weights' layout, when not plain */
-  dlcc_nn_reorder weight_grad_out; /* ... and its reorder into the gradient buffer */
+  dlcc_nn_layer_params lp;   /* the parameters as the primitives see them */
   dlcc_nn_plan_cache plans;
 } dlcc_nn_conv;
 

@@ -3,9 +3,10 @@
  * (and cast) into the primitives' layouts once per params version. */
 #include "nn/deconv.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/layer.h"
 
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
@@ -82,27 +83,17 @@ dlcc_status dlcc_nn_deconv_init(dlcc_nn_deconv *deconv, const char *name, const 
   if (st) return st;
   deconv->spec = *spec;
   deconv->params = params;
-  char pname[512];
   const int64_t wdims[4] = {spec->in_channels, spec->out_channels, spec->kernel[0], spec->kernel[1]};
-  snprintf(pname, sizeof pname, "%s.weight", name);
-  st = dlcc_nn_params_add(params, pname, DLCC_NN_PARAM_WEIGHT, 4, wdims, &deconv->weight, err);
-  if (!st && spec->bias) {
-    snprintf(pname, sizeof pname, "%s.bias", name);
-    st = dlcc_nn_params_add(params, pname, DLCC_NN_PARAM_BIAS, 1, &spec->out_channels, &deconv->bias, err);
-  }
+  st = dlcc_nn_layer_params_init(&deconv->lp, params, name, wdims, spec->bias ? spec->out_channels : 0, err);
+  deconv->weight = deconv->lp.weight;
+  deconv->bias = deconv->lp.bias;
   if (!st && !(deconv->name = strdup(name))) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory creating %s", name);
   return st;
 }
 
 void dlcc_nn_deconv_free(dlcc_nn_deconv *deconv) {
   dlcc_nn_plan_cache_free(&deconv->plans);
-  dnnl_memory_t views[4] = {deconv->weight_plain, deconv->weight_grad_plain, deconv->bias_plain,
-                            deconv->bias_grad_plain};
-  for (int i = 0; i < 4; i++)
-    if (views[i]) dnnl_memory_destroy(views[i]);
-  for (int i = 0; i < 2; i++) dlcc_nn_convert_free(&deconv->weights[i].convert);
-  dlcc_nn_buffer_free(&deconv->weight_grad);
-  dlcc_nn_reorder_free(&deconv->weight_grad_out);
+  dlcc_nn_layer_params_free(&deconv->lp);
   free(deconv->name);
   memset(deconv, 0, sizeof *deconv);
 }
@@ -115,59 +106,12 @@ static dnnl_status_t init_weights_md(dnnl_memory_desc_t *md, const dlcc_nn_decon
   return dnnl_memory_desc_init_by_tag(md, 4, dims, type, plain ? dnnl_iohw : dnnl_format_tag_any);
 }
 
-static dlcc_status view(dnnl_memory_t *mem, dlcc_nn_engine *e, const dnnl_memory_desc_t *md, float *at,
-                        const char *name, dlcc_error *err) {
-  return dlcc_nn_check(dnnl_memory_create(mem, md, e->cpu, at), err, name);
-}
-
-/* Memories over the layer's slices of the value and gradient buffers (made once). */
+/* The plain views of the parameters (made once, see dlcc_nn_layer_params_ensure_views). */
 static dlcc_status ensure_param_views(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, dlcc_error *err) {
-  if (deconv->weight_plain) return DLCC_OK;
-  dnnl_memory_t *partial[3] = {&deconv->weight_grad_plain, &deconv->bias_plain, &deconv->bias_grad_plain};
-  for (int i = 0; i < 3; i++) { /* left over from an earlier attempt that failed */
-    if (*partial[i]) dnnl_memory_destroy(*partial[i]);
-    *partial[i] = NULL;
-  }
-  const dlcc_nn_params *p = deconv->params;
-  if (!p->values) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the parameters are not allocated yet", deconv->name);
-  dnnl_memory_desc_t wmd, bmd;
-  dnnl_dims_t bdims = {deconv->spec.out_channels};
-  dlcc_status st = dlcc_nn_check(init_weights_md(&wmd, &deconv->spec, dnnl_f32, 1), err, deconv->name);
-  if (!st) st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&bmd, 1, bdims, dnnl_f32, dnnl_x), err, deconv->name);
-  if (!st) st = view(&deconv->weight_grad_plain, e, &wmd, dlcc_nn_param_grads(p, deconv->weight), deconv->name, err);
-  if (!st && deconv->spec.bias) {
-    st = view(&deconv->bias_plain, e, &bmd, dlcc_nn_param_values(p, deconv->bias), deconv->name, err);
-    if (!st) st = view(&deconv->bias_grad_plain, e, &bmd, dlcc_nn_param_grads(p, deconv->bias), deconv->name, err);
-  }
-  /* weight_plain last: it marks the views as made. */
-  if (!st) st = view(&deconv->weight_plain, e, &wmd, dlcc_nn_param_values(p, deconv->weight), deconv->name, err);
-  return st;
-}
-
-/* The weights in layout want: the plain parameters themselves when want is plain f32, else a
- * converted copy, redone only when the parameters changed since. */
-static dlcc_status weights_in_layout(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, const dnnl_memory_desc_t *want,
-                                     dnnl_memory_t *out, dlcc_error *err) {
-  if (dnnl_memory_desc_equal(want, dlcc_nn_memory_md(deconv->weight_plain))) {
-    *out = deconv->weight_plain;
-    return DLCC_OK;
-  }
-  dlcc_nn_conv_weights *slot = NULL;
-  for (int i = 0; i < 2 && !slot; i++)
-    if (deconv->weights[i].mem && dnnl_memory_desc_equal(dlcc_nn_memory_md(deconv->weights[i].mem), want))
-      slot = &deconv->weights[i];
-  if (slot && slot->version == deconv->params->version) {
-    *out = slot->mem;
-    return DLCC_OK;
-  }
-  if (!slot) {
-    slot = &deconv->weights[deconv->weights_next];
-    deconv->weights_next = 1 - deconv->weights_next;
-  }
-  dlcc_status st = dlcc_nn_convert_run(&slot->convert, e, deconv->weight_plain, want, &slot->mem, err);
-  slot->version = st ? 0 : deconv->params->version;
-  *out = slot->mem;
-  return st;
+  if (deconv->lp.weight_plain) return DLCC_OK;
+  dnnl_memory_desc_t weight_md;
+  dlcc_status st = dlcc_nn_check(init_weights_md(&weight_md, &deconv->spec, dnnl_f32, 1), err, deconv->name);
+  return st ? st : dlcc_nn_layer_params_ensure_views(&deconv->lp, e, &weight_md, deconv->name, err);
 }
 
 /* ---- Plans: one per input layout and mode --------------------------------------------------- */
@@ -225,13 +169,6 @@ static dlcc_status describe(const dlcc_nn_deconv *deconv, const dnnl_memory_desc
   return dlcc_nn_check(r, err, deconv->name);
 }
 
-static void describe_input(const dlcc_nn_deconv *deconv, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", deconv->name, what, layout);
-}
-
 static dlcc_status create_pd(dnnl_primitive_desc_t *pd, const dnnl_deconvolution_desc_t *dd, dlcc_nn_engine *e,
                              const_dnnl_primitive_desc_t hint, const char *what, dlcc_error *err) {
   return dlcc_nn_check(dnnl_primitive_desc_create(pd, dd, e->attr, e->cpu, hint), err, what);
@@ -241,7 +178,7 @@ static dlcc_status create_forward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, con
                                   dlcc_nn_mode mode, deconv_plan *plan, dlcc_error *err) {
   deconv_descs d;
   char what[384];
-  describe_input(deconv, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, deconv->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
   dlcc_status st = describe(deconv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_deconvolution_desc_t dd;
@@ -259,7 +196,7 @@ static dlcc_status create_backward_data(dlcc_nn_deconv *deconv, dlcc_nn_engine *
                                         deconv_plan *plan, dlcc_error *err) {
   deconv_descs d;
   char what[384];
-  describe_input(deconv, x, "backward (data)", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, deconv->name, "backward (data)", x);
   dlcc_status st = describe(deconv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_deconvolution_desc_t dd;
@@ -276,7 +213,7 @@ static dlcc_status create_backward_weights(dlcc_nn_deconv *deconv, dlcc_nn_engin
                                            deconv_plan *plan, dlcc_error *err) {
   deconv_descs d;
   char what[384];
-  describe_input(deconv, x, "backward (weights)", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, deconv->name, "backward (weights)", x);
   dlcc_status st = describe(deconv, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_deconvolution_desc_t dd;
@@ -297,21 +234,14 @@ static dlcc_status plan_for(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, const dlc
   if (!x_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input tensor is empty", deconv->name);
   dlcc_status st = ensure_param_views(deconv, e, err);
   if (st) return st;
-  deconv_plan *plan = dlcc_nn_plan_cache_find(&deconv->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", deconv->name);
+  if ((*out = dlcc_nn_plan_cache_find(&deconv->plans, x_md, mode))) return DLCC_OK;
+  deconv_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", deconv->name);
   st = dlcc_nn_deconv_output_dims(deconv, x->dims, plan->out_dims, err);
   if (!st) st = create_forward(deconv, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&deconv->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&deconv->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -324,35 +254,26 @@ dlcc_status dlcc_nn_deconv_forward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, co
   dnnl_memory_t src, weights;
   st = dlcc_nn_convert_run(&plan->src_for_fwd, e, x->buf.mem, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_src_md), &src,
                            err);
-  if (!st) st = weights_in_layout(deconv, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_weights_md), &weights, err);
+  if (!st)
+    st = dlcc_nn_layer_params_weights_in_layout(&deconv->lp, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_weights_md),
+                                                &weights, err);
   if (!st) st = dlcc_nn_tensor_set_layout(y, e, dlcc_nn_pd_md(plan->fwd_pd, dnnl_query_dst_md), err);
   if (st) return st;
   dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, y->buf.mem}};
   int n = 3;
-  if (deconv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, deconv->bias_plain};
+  if (deconv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, deconv->lp.bias_plain};
   return dlcc_nn_prim_run(&plan->fwd, e, n, args, deconv->name, err);
 }
 
 /* ---- Backward ----------------------------------------------------------------------------- */
-
-static dlcc_status check_grad_output(const dlcc_nn_deconv *deconv, const deconv_plan *plan, const dlcc_nn_tensor *x,
-                                     const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", deconv->name);
-  if (memcmp(dy->dims, plan->out_dims, sizeof dy->dims) != 0 || dy->dtype != x->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", deconv->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)plan->out_dims[0], (long long)plan->out_dims[1], (long long)plan->out_dims[2],
-                     (long long)plan->out_dims[3], dlcc_nn_dtype_name(x->dtype));
-  return DLCC_OK;
-}
 
 /* dx from dy and the weights (in backward-data's layout). */
 static dlcc_status backward_data(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, deconv_plan *plan,
                                  const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err) {
   const_dnnl_primitive_desc_t pd = plan->bwd_data_pd;
   dnnl_memory_t weights, grad_out;
-  dlcc_status st = weights_in_layout(deconv, e, dlcc_nn_pd_md(pd, dnnl_query_weights_md), &weights, err);
+  dlcc_status st =
+      dlcc_nn_layer_params_weights_in_layout(&deconv->lp, e, dlcc_nn_pd_md(pd, dnnl_query_weights_md), &weights, err);
   if (!st) st = dlcc_nn_convert_run(&plan->dy_for_data, e, dy->buf.mem, dlcc_nn_pd_md(pd, dnnl_query_diff_dst_md),
                                     &grad_out, err);
   if (!st) st = dlcc_nn_tensor_set_layout(dx, e, dlcc_nn_pd_md(pd, dnnl_query_diff_src_md), err);
@@ -380,21 +301,17 @@ static dlcc_status backward_weights(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, d
                                     const dlcc_nn_tensor *x, const dlcc_nn_tensor *dy, dlcc_error *err) {
   const_dnnl_primitive_desc_t pd = plan->bwd_weights_pd;
   const dnnl_memory_desc_t *grad_md = dlcc_nn_pd_md(pd, dnnl_query_diff_weights_md);
-  dnnl_memory_t src, grad_out, weight_grad = deconv->weight_grad_plain;
+  dnnl_memory_t src, grad_out, weight_grad;
   dlcc_status st = dlcc_nn_convert_run(&plan->src_for_weights, e, x->buf.mem, dlcc_nn_pd_md(pd, dnnl_query_src_md),
                                        &src, err);
   if (!st) st = dy_for_weights(plan, e, dy, dlcc_nn_pd_md(pd, dnnl_query_diff_dst_md), &grad_out, err);
-  if (!st && !dnnl_memory_desc_equal(grad_md, dlcc_nn_memory_md(weight_grad))) {
-    st = dlcc_nn_buffer_set(&deconv->weight_grad, e, grad_md, err);
-    weight_grad = deconv->weight_grad.mem;
-  }
+  if (!st) st = dlcc_nn_layer_params_weight_grad_target(&deconv->lp, e, grad_md, &weight_grad, err);
   if (st) return st;
   dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, grad_out}, {DNNL_ARG_DIFF_WEIGHTS, weight_grad}};
   int n = 3;
-  if (deconv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, deconv->bias_grad_plain};
+  if (deconv->spec.bias) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_BIAS, deconv->lp.bias_grad_plain};
   st = dlcc_nn_prim_run(&plan->bwd_weights, e, n, args, deconv->name, err);
-  if (!st && weight_grad != deconv->weight_grad_plain)
-    st = dlcc_nn_reorder_run(&deconv->weight_grad_out, e, weight_grad, deconv->weight_grad_plain, err);
+  if (!st) st = dlcc_nn_layer_params_write_weight_grad(&deconv->lp, e, weight_grad, err);
   return st;
 }
 
@@ -404,7 +321,7 @@ dlcc_status dlcc_nn_deconv_backward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, c
   dlcc_status st = plan_for(deconv, e, x, DLCC_NN_TRAINING, &plan, err);
   if (st) return st;
   plan->dy_for_data_fresh = 0;
-  st = check_grad_output(deconv, plan, x, dy, err);
+  st = dlcc_nn_check_grad_output(deconv->name, dy, plan->out_dims, x->dtype, err);
   if (!st && dx && !plan->bwd_data_pd) st = create_backward_data(deconv, e, dlcc_nn_tensor_md(x), plan, err);
   if (!st && !plan->bwd_weights_pd) st = create_backward_weights(deconv, e, dlcc_nn_tensor_md(x), plan, err);
   if (!st && dx) st = backward_data(deconv, e, plan, dy, dx, err);

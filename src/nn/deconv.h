@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "nn/conv.h"
 #include "nn/engine.h"
+#include "nn/layer_params.h"
 #include "nn/params.h"
 #include "nn/plancache.h"
 #include "nn/tensor.h"
@@ -42,12 +42,7 @@ typedef struct dlcc_nn_deconv {
   dlcc_nn_deconv_spec spec;
   dlcc_nn_params *params;
   size_t weight, bias;       /* parameter indices (bias only when spec.bias) */
-  /* Plain views of the parameter and gradient buffers, made at first use. */
-  dnnl_memory_t weight_plain, weight_grad_plain, bias_plain, bias_grad_plain;
-  dlcc_nn_conv_weights weights[2]; /* usually forward's and backward-data's layouts */
-  int weights_next;                /* slot replaced next when a third layout appears */
-  dlcc_nn_buffer weight_grad;      /* weight gradient in backward-weights' layout, when not plain */
-  dlcc_nn_reorder weight_grad_out; /* ... and its reorder into the gradient buffer */
+  dlcc_nn_layer_params lp;   /* the parameters as the primitives see them */
   dlcc_nn_plan_cache plans;
 } dlcc_nn_deconv;
 

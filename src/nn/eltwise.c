@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/layer.h"
+
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
 const char *dlcc_nn_eltwise_kind_name(dlcc_nn_eltwise_kind kind) {
@@ -48,6 +50,7 @@ dlcc_status dlcc_nn_eltwise_output_dims(const dlcc_nn_eltwise *elt, const int64_
 /* The "use_dst_for_bwd" algorithms compute the same forward and let backward work from y alone.
  * clip_v2 (not clip) because its gradient is 0 at the bounds, as PyTorch's and TensorFlow's. */
 static void algorithm(dlcc_nn_eltwise_kind kind, dnnl_alg_kind_t *alg, float *alpha, float *beta) {
+  *alg = dnnl_alg_kind_undef; /* init refuses other kinds; oneDNN would refuse this one */
   *alpha = 0.0f;
   *beta = 0.0f;
   switch (kind) {
@@ -123,20 +126,13 @@ static dlcc_status plan_for(dlcc_nn_eltwise *elt, dlcc_nn_engine *e, const dlcc_
   *out = NULL;
   const dnnl_memory_desc_t *x_md = dlcc_nn_tensor_md(x);
   if (!x_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the %s tensor is empty", elt->name, which);
-  eltwise_plan *plan = dlcc_nn_plan_cache_find(&elt->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", elt->name);
+  if ((*out = dlcc_nn_plan_cache_find(&elt->plans, x_md, mode))) return DLCC_OK;
+  eltwise_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", elt->name);
   dlcc_status st = create_forward(elt, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&elt->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&elt->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -153,23 +149,11 @@ dlcc_status dlcc_nn_eltwise_forward(dlcc_nn_eltwise *elt, dlcc_nn_engine *e, con
 
 /* ---- Backward ----------------------------------------------------------------------------- */
 
-static dlcc_status check_grad_output(const dlcc_nn_eltwise *elt, const dlcc_nn_tensor *y, const dlcc_nn_tensor *dy,
-                                     dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", elt->name);
-  if (memcmp(dy->dims, y->dims, sizeof dy->dims) != 0 || dy->dtype != y->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", elt->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)y->dims[0], (long long)y->dims[1], (long long)y->dims[2], (long long)y->dims[3],
-                     dlcc_nn_dtype_name(y->dtype));
-  return DLCC_OK;
-}
-
 dlcc_status dlcc_nn_eltwise_backward(dlcc_nn_eltwise *elt, dlcc_nn_engine *e, const dlcc_nn_tensor *y,
                                      const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err) {
   eltwise_plan *plan;
   dlcc_status st = plan_for(elt, e, y, "output", DLCC_NN_TRAINING, &plan, err);
-  if (!st) st = check_grad_output(elt, y, dy, err);
+  if (!st) st = dlcc_nn_check_grad_output(elt->name, dy, y->dims, y->dtype, err);
   if (!st && !plan->bwd_pd) st = create_backward(elt, e, dlcc_nn_tensor_md(y), plan, err);
   if (st) return st;
   dnnl_memory_t grad_out;

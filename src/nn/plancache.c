@@ -36,6 +36,15 @@ void dlcc_nn_plan_cache_put(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *inp
   c->built++;
 }
 
+dlcc_status dlcc_nn_plan_cache_keep(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode,
+                                    void *plan, dlcc_status st) {
+  if (st)
+    c->destroy(plan);
+  else
+    dlcc_nn_plan_cache_put(c, input, mode, plan);
+  return st;
+}
+
 size_t dlcc_nn_plan_cache_size(const dlcc_nn_plan_cache *c) {
   size_t n = 0;
   for (int i = 0; i < DLCC_NN_PLAN_SLOTS; i++) n += c->plans[i] != NULL;

@@ -11,6 +11,7 @@
 #include <dnnl.h>
 
 #include "nn/engine.h"
+#include "util/error.h"
 
 #define DLCC_NN_PLAN_SLOTS 32
 
@@ -29,6 +30,10 @@ void dlcc_nn_plan_cache_init(dlcc_nn_plan_cache *c, void (*destroy)(void *plan))
 void *dlcc_nn_plan_cache_find(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode);
 /* Stores plan (the cache owns it from now on), destroying the least recently used one when full. */
 void dlcc_nn_plan_cache_put(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode, void *plan);
+/* Ends the build of a new plan whose last step returned st: stores the plan as _put does when st is
+ * DLCC_OK, else destroys it. Returns st. */
+dlcc_status dlcc_nn_plan_cache_keep(dlcc_nn_plan_cache *c, const dnnl_memory_desc_t *input, dlcc_nn_mode mode,
+                                    void *plan, dlcc_status st);
 /* Number of plans held. */
 size_t dlcc_nn_plan_cache_size(const dlcc_nn_plan_cache *c);
 void dlcc_nn_plan_cache_free(dlcc_nn_plan_cache *c);

@@ -3,9 +3,10 @@
  * layouts and dy is converted when it arrives in another. */
 #include "nn/pool.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/layer.h"
 
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
@@ -100,19 +101,12 @@ static dlcc_status describe(const dlcc_nn_pool *pool, const dnnl_memory_desc_t *
   return dlcc_nn_check(r, err, pool->name);
 }
 
-static void describe_input(const dlcc_nn_pool *pool, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", pool->name, what, layout);
-}
-
 /* oneDNN pools in the layout of the source it is given, so the source is x's own layout. */
 static dlcc_status create_forward(dlcc_nn_pool *pool, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                   dlcc_nn_mode mode, pool_plan *plan, dlcc_error *err) {
   pool_descs d;
   char what[384];
-  describe_input(pool, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, pool->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
   dlcc_status st = describe(pool, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_pooling_desc_t pd;
@@ -131,7 +125,7 @@ static dlcc_status create_backward(dlcc_nn_pool *pool, dlcc_nn_engine *e, const 
                                    pool_plan *plan, dlcc_error *err) {
   pool_descs d;
   char what[384];
-  describe_input(pool, x, "backward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, pool->name, "backward", x);
   dlcc_status st = describe(pool, x, plan->out_dims, &d, err);
   if (st) return st;
   dnnl_pooling_desc_t pd;
@@ -150,21 +144,14 @@ static dlcc_status plan_for(dlcc_nn_pool *pool, dlcc_nn_engine *e, const dlcc_nn
   *out = NULL;
   const dnnl_memory_desc_t *x_md = dlcc_nn_tensor_md(x);
   if (!x_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input tensor is empty", pool->name);
-  pool_plan *plan = dlcc_nn_plan_cache_find(&pool->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", pool->name);
+  if ((*out = dlcc_nn_plan_cache_find(&pool->plans, x_md, mode))) return DLCC_OK;
+  pool_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", pool->name);
   dlcc_status st = dlcc_nn_pool_output_dims(pool, x->dims, plan->out_dims, err);
   if (!st) st = create_forward(pool, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&pool->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&pool->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -187,17 +174,11 @@ dlcc_status dlcc_nn_pool_forward(dlcc_nn_pool *pool, dlcc_nn_engine *e, const dl
 
 static dlcc_status check_grad_output(const dlcc_nn_pool *pool, const pool_plan *plan, const dlcc_nn_tensor *x,
                                      const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", pool->name);
-  if (memcmp(dy->dims, plan->out_dims, sizeof dy->dims) != 0 || dy->dtype != x->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", pool->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)plan->out_dims[0], (long long)plan->out_dims[1], (long long)plan->out_dims[2],
-                     (long long)plan->out_dims[3], dlcc_nn_dtype_name(x->dtype));
-  if (!plan->workspace_filled)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward needs a training forward of this input shape first",
-                     pool->name);
-  return DLCC_OK;
+  dlcc_status st = dlcc_nn_check_grad_output(pool->name, dy, plan->out_dims, x->dtype, err);
+  if (!st && !plan->workspace_filled)
+    st = dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward needs a training forward of this input shape first",
+                   pool->name);
+  return st;
 }
 
 dlcc_status dlcc_nn_pool_backward(dlcc_nn_pool *pool, dlcc_nn_engine *e, const dlcc_nn_tensor *x,

@@ -2,9 +2,10 @@
  * side, on oneDNN's linear resampling (whose coordinate rule is PyTorch's align_corners=False). */
 #include "nn/upsample.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nn/layer.h"
 
 /* ---- Spec and shape logic ---------------------------------------------------------------- */
 
@@ -78,13 +79,6 @@ static void destroy_plan(void *opaque) {
   free(plan);
 }
 
-static void describe_input(const dlcc_nn_upsample *up, const dnnl_memory_desc_t *x, const char *what, char *buf,
-                           size_t size) {
-  char layout[128];
-  dlcc_nn_md_describe(x, layout, sizeof layout);
-  snprintf(buf, size, "%s: %s for input %s", up->name, what, layout);
-}
-
 static dnnl_status_t init_any(dnnl_memory_desc_t *md, const int64_t dims[4], dnnl_data_type_t type) {
   dnnl_dims_t full = {dims[0], dims[1], dims[2], dims[3]};
   return dnnl_memory_desc_init_by_tag(md, 4, full, type, dnnl_format_tag_any);
@@ -95,7 +89,7 @@ static dnnl_status_t init_any(dnnl_memory_desc_t *md, const int64_t dims[4], dnn
 static dlcc_status create_forward(dlcc_nn_upsample *up, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                   dlcc_nn_mode mode, upsample_plan *plan, dlcc_error *err) {
   char what[384];
-  describe_input(up, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, up->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
   dnnl_memory_desc_t dst;
   dnnl_resampling_desc_t d;
   dnnl_prop_kind_t prop = mode == DLCC_NN_TRAINING ? dnnl_forward_training : dnnl_forward_inference;
@@ -110,7 +104,7 @@ static dlcc_status create_forward(dlcc_nn_upsample *up, dlcc_nn_engine *e, const
 static dlcc_status create_backward(dlcc_nn_upsample *up, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                    upsample_plan *plan, dlcc_error *err) {
   char what[384];
-  describe_input(up, x, "backward", what, sizeof what);
+  dlcc_nn_describe_op(what, sizeof what, up->name, "backward", x);
   dnnl_memory_desc_t diff_src, diff_dst;
   dnnl_resampling_desc_t d;
   dlcc_status st = dlcc_nn_check(init_any(&diff_src, x->dims, x->data_type), err, what);
@@ -128,21 +122,14 @@ static dlcc_status plan_for(dlcc_nn_upsample *up, dlcc_nn_engine *e, const dlcc_
   *out = NULL;
   const dnnl_memory_desc_t *x_md = dlcc_nn_tensor_md(x);
   if (!x_md) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input tensor is empty", up->name);
-  upsample_plan *plan = dlcc_nn_plan_cache_find(&up->plans, x_md, mode);
-  if (plan) {
-    *out = plan;
-    return DLCC_OK;
-  }
-  if (!(plan = calloc(1, sizeof *plan))) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", up->name);
+  if ((*out = dlcc_nn_plan_cache_find(&up->plans, x_md, mode))) return DLCC_OK;
+  upsample_plan *plan = calloc(1, sizeof *plan);
+  if (!plan) return dlcc_fail(err, DLCC_ERR_NOMEM, "%s: out of memory", up->name);
   dlcc_status st = dlcc_nn_upsample_output_dims(up, x->dims, plan->out_dims, err);
   if (!st) st = create_forward(up, e, x_md, mode, plan, err);
-  if (st) {
-    destroy_plan(plan);
-    return st;
-  }
-  dlcc_nn_plan_cache_put(&up->plans, x_md, mode, plan);
-  *out = plan;
-  return DLCC_OK;
+  st = dlcc_nn_plan_cache_keep(&up->plans, x_md, mode, plan, st);
+  if (!st) *out = plan;
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------ */
@@ -159,24 +146,12 @@ dlcc_status dlcc_nn_upsample_forward(dlcc_nn_upsample *up, dlcc_nn_engine *e, co
 
 /* ---- Backward ----------------------------------------------------------------------------- */
 
-static dlcc_status check_grad_output(const dlcc_nn_upsample *up, const upsample_plan *plan, const dlcc_nn_tensor *x,
-                                     const dlcc_nn_tensor *dy, dlcc_error *err) {
-  if (!dy->buf.mem) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is empty", up->name);
-  if (memcmp(dy->dims, plan->out_dims, sizeof dy->dims) != 0 || dy->dtype != x->dtype)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the output gradient is %lldx%lldx%lldx%lld %s, the output "
-                     "%lldx%lldx%lldx%lld %s", up->name, (long long)dy->dims[0], (long long)dy->dims[1],
-                     (long long)dy->dims[2], (long long)dy->dims[3], dlcc_nn_dtype_name(dy->dtype),
-                     (long long)plan->out_dims[0], (long long)plan->out_dims[1], (long long)plan->out_dims[2],
-                     (long long)plan->out_dims[3], dlcc_nn_dtype_name(x->dtype));
-  return DLCC_OK;
-}
-
 dlcc_status dlcc_nn_upsample_backward(dlcc_nn_upsample *up, dlcc_nn_engine *e, const dlcc_nn_tensor *x,
                                       const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err) {
   if (!dx) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward needs a dx (the layer has no parameters)", up->name);
   upsample_plan *plan;
   dlcc_status st = plan_for(up, e, x, DLCC_NN_TRAINING, &plan, err);
-  if (!st) st = check_grad_output(up, plan, x, dy, err);
+  if (!st) st = dlcc_nn_check_grad_output(up->name, dy, plan->out_dims, x->dtype, err);
   if (!st && !plan->bwd_pd) st = create_backward(up, e, dlcc_nn_tensor_md(x), plan, err);
   if (st) return st;
   dnnl_memory_t grad_out;
