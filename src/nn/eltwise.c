@@ -92,8 +92,8 @@ static dlcc_status create_forward(dlcc_nn_eltwise *elt, dlcc_nn_engine *e, const
                                   dlcc_nn_mode mode, eltwise_plan *plan, dlcc_error *err) {
   char what[384];
   describe_input(elt, x, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", what, sizeof what);
-  dnnl_alg_kind_t alg = dnnl_alg_kind_undef;
-  float alpha = 0, beta = 0;
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
   algorithm(elt->spec.kind, &alg, &alpha, &beta);
   dnnl_eltwise_desc_t d;
   dnnl_prop_kind_t prop = mode == DLCC_NN_TRAINING ? dnnl_forward_training : dnnl_forward_inference;
@@ -108,8 +108,8 @@ static dlcc_status create_backward(dlcc_nn_eltwise *elt, dlcc_nn_engine *e, cons
                                    eltwise_plan *plan, dlcc_error *err) {
   char what[384];
   describe_input(elt, y, "backward", what, sizeof what);
-  dnnl_alg_kind_t alg = dnnl_alg_kind_undef;
-  float alpha = 0, beta = 0;
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
   algorithm(elt->spec.kind, &alg, &alpha, &beta);
   dnnl_eltwise_desc_t d;
   dlcc_status st = dlcc_nn_check(dnnl_eltwise_backward_desc_init(&d, alg, y, y, alpha, beta), err, what);
