@@ -583,7 +583,7 @@ static const char *column_level_value(const dlcc_label_table *t, int level, size
   }
 }
 
-static void append_header(dlcc_strbuf *sb, const dlcc_label_table *t) {
+void dlcc_labels_append_header(const dlcc_label_table *t, dlcc_strbuf *sb) {
   for (int level = 0; level < N_LEVELS; level++) {
     if (level == LEVEL_INDIVIDUALS && !t->multianimal) continue;
     dlcc_strbuf_append(sb, level_names[level]);
@@ -630,6 +630,14 @@ static void append_values(dlcc_strbuf *sb, const double *values, size_t n) {
   }
 }
 
+bool dlcc_labels_append_row(const dlcc_label_table *t, const char *row_name, const double *values,
+                            dlcc_strbuf *sb) {
+  if (!append_index(sb, t, row_name)) return false;
+  append_values(sb, values, t->n_columns * t->n_coords);
+  dlcc_strbuf_append(sb, "\n");
+  return true;
+}
+
 static dlcc_status check_writable(const dlcc_label_table *t, const char *path, dlcc_error *err) {
   if (t->index_columns != 1 && t->index_columns != 3)
     return dlcc_fail(err, DLCC_ERR_INVALID, "cannot write %s: index_columns is %d; it must be 1 or 3", path,
@@ -650,18 +658,16 @@ dlcc_status dlcc_labels_write(const dlcc_label_table *t, const char *path, dlcc_
   dlcc_status st = check_writable(t, path, err);
   if (st) return st;
   dlcc_strbuf sb = {0};
-  append_header(&sb, t);
+  dlcc_labels_append_header(t, &sb);
   size_t per_row = t->n_columns * t->n_coords;
   for (size_t r = 0; r < t->n_rows; r++) {
-    if (!append_index(&sb, t, t->row_names[r])) {
+    if (!dlcc_labels_append_row(t, t->row_names[r], t->values + r * per_row, &sb)) {
       dlcc_strbuf_free(&sb);
       return dlcc_fail(err, DLCC_ERR_INVALID,
                        "cannot write %s: the image '%s' cannot be split into the 3 index columns "
                        "labeled-data, <video>, <image>; write the table with index_columns 1",
                        path, t->row_names[r]);
     }
-    append_values(&sb, t->values + r * per_row, per_row);
-    dlcc_strbuf_append(&sb, "\n");
   }
   if (sb.failed) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory writing %s", path);
   else st = dlcc_file_write_atomic(path, sb.data, sb.len, err);

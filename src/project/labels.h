@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "util/error.h"
+#include "util/fileio.h"
 
 typedef struct dlcc_label_column {
   char *individual;   /* NULL in single-animal tables; "single" for maDLC unique body parts */
@@ -56,6 +57,14 @@ dlcc_status dlcc_labels_check_project(const dlcc_label_table *t, const char *pat
 dlcc_status dlcc_labels_create(dlcc_label_table *t, const char *scorer, bool multianimal, size_t n_coords,
                                char *const *individuals, char *const *bodyparts, size_t n_columns,
                                char *const *row_names, size_t n_rows, dlcc_error *err);
+
+/* The pieces of dlcc_labels_write for writers that stream rows (video analysis): the header rows
+ * of t, then one data row (row_name's index cell(s), then the n_columns * n_coords values of the
+ * row), each appended to sb exactly as dlcc_labels_write writes it. t's rows are not used. The row
+ * returns false, appending nothing, when row_name cannot be split into 3 index columns. */
+void dlcc_labels_append_header(const dlcc_label_table *t, dlcc_strbuf *sb);
+bool dlcc_labels_append_row(const dlcc_label_table *t, const char *row_name, const double *values,
+                            dlcc_strbuf *sb);
 
 void dlcc_labels_free(dlcc_label_table *t);
 
