@@ -30,16 +30,22 @@ static dlcc_nn_net_desc fixture_desc(const dlcc_safetensors *st) {
   return d;
 }
 
-/* The fixture's network with the fixture's weights; st stays open for the caller. */
-static dlcc_nn_network *fixture_network(dlcc_safetensors **st) {
+/* The fixture's network with the fixture's weights, activations in dtype; st stays open for the
+ * caller. */
+static dlcc_nn_network *fixture_network_of(dlcc_safetensors **st, dlcc_nn_dtype dtype) {
   *st = lt_fixture_open("resnet_small");
   dlcc_nn_net_desc desc = fixture_desc(*st);
+  desc.dtype = dtype;
   dlcc_nn_network *net = nt_create(&desc);
   size_t loaded = 0;
   dlcc_error err;
   if (dlcc_nn_params_load(&net->params, (*st)->path, NULL, 0, &loaded, &err)) fail_msg("%s", err.message);
   assert_int_equal(loaded, net->params.count);
   return net;
+}
+
+static dlcc_nn_network *fixture_network(dlcc_safetensors **st) {
+  return fixture_network_of(st, DLCC_NN_F32);
 }
 
 static void expect_heads_match(dlcc_nn_network *net, dlcc_nn_engine *e, const dlcc_safetensors *st) {
@@ -92,6 +98,58 @@ static void test_small_resnet_heads_and_gradients_match_pytorch(void **state) {
   nt_forward(net, e, x, dims, DLCC_NN_INFERENCE);
   expect_heads_match(net, e, st);
   nt_free_heads(g);
+  free(x);
+  dlcc_safetensors_close(st);
+  dlcc_nn_network_free(net);
+  dlcc_nn_engine_free(e);
+}
+
+/* bf16 activations (f32 parameters and gradients): the same network within bf16's 8 significant
+ * bits, where oneDNN has bf16 kernels; elsewhere the first layer refuses, naming the ISA. */
+static void test_small_resnet_in_bf16_tracks_pytorch(void **state) {
+  (void)state;
+  dlcc_safetensors *st;
+  dlcc_nn_network *net = fixture_network_of(&st, DLCC_NN_BF16);
+  dlcc_nn_engine *e = lt_engine();
+  int64_t dims[4];
+  float *x = lt_read4(st, "input", dims);
+  const char *isa;
+  dlcc_error err;
+  if (!lt_cpu_has_bf16(&isa)) {
+    assert_int_equal(dlcc_nn_network_forward(net, e, x, dims, DLCC_NN_TRAINING, &err), DLCC_ERR_UNSUPPORTED);
+    assert_contains(err.message, "oneDNN has no implementation");
+  } else {
+    nt_forward(net, e, x, dims, DLCC_NN_TRAINING);
+    float *g[DLCC_NN_HEADS];
+    double worst = 0;
+    for (int h = 0; h < DLCC_NN_HEADS; h++) {
+      char name[96];
+      size_t n, m;
+      snprintf(name, sizeof name, "output.%s", dlcc_nn_head_name((dlcc_nn_head)h));
+      float *y = nt_head(net, e, (dlcc_nn_head)h, &n), *want = nt_read(st, name, &m);
+      worst = fmax(worst, lt_relative_error(y, want, n));
+      snprintf(name, sizeof name, "grad.output.%s", dlcc_nn_head_name((dlcc_nn_head)h));
+      g[h] = nt_read(st, name, &n);
+      free(y);
+      free(want);
+    }
+    nt_backward(net, e, g);
+    double worst_grad = 0;
+    for (size_t i = 0; i < net->params.count; i++) {
+      const dlcc_nn_param *p = &net->params.items[i];
+      if (p->kind == DLCC_NN_PARAM_STATE) continue;
+      char name[160];
+      size_t n;
+      snprintf(name, sizeof name, "grad.%s", p->name);
+      float *want = nt_read(st, name, &n);
+      worst_grad = fmax(worst_grad, lt_relative_error(dlcc_nn_param_grads(&net->params, i), want, n));
+      free(want);
+    }
+    print_message("bf16 on %s: heads %.2g, parameter gradients %.2g (relative)\n", isa, worst, worst_grad);
+    assert_true(worst < 3e-2);
+    assert_true(worst_grad < 1e-1);
+    nt_free_heads(g);
+  }
   free(x);
   dlcc_safetensors_close(st);
   dlcc_nn_network_free(net);
@@ -385,6 +443,7 @@ static void test_intermediate_layer_beyond_block_3_is_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_small_resnet_heads_and_gradients_match_pytorch),
+    cmocka_unit_test(test_small_resnet_in_bf16_tracks_pytorch),
     cmocka_unit_test(test_small_resnet_gradients_match_finite_differences),
     cmocka_unit_test(test_heads_are_twice_ceil_input_over_16_for_odd_sizes),
     cmocka_unit_test(test_two_sgd_steps_lower_the_loss_as_the_gradient_predicts),
