@@ -223,9 +223,17 @@ static void test_single_animal_pose_cfg_gives_part_and_locref_heads(void **state
   cfg.pairwise_predict = true;
   if (dlcc_nn_net_desc_from_cfg(&cfg, &desc, &err)) fail_msg("%s", err.message);
   assert_int_equal(desc.num_limbs, 12);
+  /* DeepLabCut's TF MobileNetV2 trains its batch norm (slim's is_training, decay 0.997) */
+  if (dlcc_pose_cfg_set_string(&cfg.net_type, "mobilenet_v2_0.35", &err)) fail_msg("%s", err.message);
+  if (dlcc_nn_net_desc_from_cfg(&cfg, &desc, &err)) fail_msg("%s", err.message);
+  assert_string_equal(desc.net_type, "mobilenet_v2_0.35");
+  assert_int_equal(desc.bn_stats, DLCC_NN_BN_BATCH);
+  assert_true(desc.bn_momentum == 0.003);
   if (dlcc_pose_cfg_set_string(&cfg.net_type, "dlcrnet_ms5", &err)) fail_msg("%s", err.message);
   assert_int_equal(dlcc_nn_net_desc_from_cfg(&cfg, &desc, &err), DLCC_ERR_UNSUPPORTED);
-  assert_contains(err.message, "pose_cfg: net_type 'dlcrnet_ms5' is not a network dlcc builds; use resnet_50");
+  assert_contains(err.message, "pose_cfg: net_type 'dlcrnet_ms5' is not a network dlcc builds; use resnet_50, "
+                               "resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5 or "
+                               "mobilenet_v2_0.35");
   dlcc_pose_cfg_free(&cfg);
 }
 

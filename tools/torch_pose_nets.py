@@ -1,13 +1,13 @@
-"""DeepLabCut's ResNet pose networks in PyTorch, as dlcc builds them (src/nn/resnet.c): the reference
-for the golden fixture (tools/make-golden.py) and for the real-size comparison
-(tools/torch-resnet-reference.py, called by tests/test_nn_resnet_torch.c).
+"""DeepLabCut's ResNet and MobileNetV2 pose networks in PyTorch, as dlcc builds them (src/nn/resnet.c,
+src/nn/mobilenet.c): the reference for the golden fixtures (tools/make-golden.py) and for the
+real-size comparisons (tools/torch-pose-reference.py, called by tests/test_nn_network_torch.c).
 
-The backbone is torchvision's ResNet with Bottleneck blocks and replace_stride_with_dilation=
-[False, False, True], written out here so that its width can be reduced for small fixtures (torchvision
-fixes the stem at 64 channels); make-golden.py checks it against torchvision itself when installed.
-Heads are TensorFlow's conv2d_transpose(kernel 3, stride 2, padding 'SAME'): PyTorch's
-ConvTranspose2d(3, stride 2, padding 0) with the last row and column dropped. Frozen batch norm is
-eval-mode BatchNorm2d.
+The ResNet is torchvision's (Bottleneck blocks, replace_stride_with_dilation=[False, False, True]) and
+the MobileNetV2 torchvision's with features.14 at stride 1 (DeepLabCut's output stride 16), written
+out here so that their widths can be reduced for small fixtures; make-golden.py checks both against
+torchvision itself when installed. Heads are TensorFlow's conv2d_transpose(kernel 3, stride 2,
+padding 'SAME'): PyTorch's ConvTranspose2d(3, stride 2, padding 0) with the last row and column
+dropped. Frozen batch norm is eval-mode BatchNorm2d.
 """
 import json
 import struct
@@ -144,3 +144,84 @@ def write_safetensors(path, tensors, metadata):
         for blob in blobs:
             f.write(blob)
     tmp.replace(path)
+
+
+MOBILENET_WIDTHS = {"mobilenet_v2_1.0": 1.0, "mobilenet_v2_0.75": 0.75, "mobilenet_v2_0.5": 0.5,
+                    "mobilenet_v2_0.35": 0.35}
+# (expansion, channels, blocks, stride) of torchvision's (and slim's V2_DEF) inverted residual stages
+MOBILENET_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                    (6, 320, 1, 1))
+
+
+def make_divisible(v, divisor=8):
+    """torchvision's _make_divisible."""
+    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return new_v + divisor if new_v < 0.9 * v else new_v
+
+
+def conv_bn_act(cin, cout, kernel, stride=1, groups=1, act=True):
+    """torchvision's Conv2dNormActivation with ReLU6: modules 0 (conv), 1 (bn), 2 (ReLU6)."""
+    layers = [nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU6(inplace=False))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """torchvision's InvertedResidual: conv.0 expansion (unless t == 1), depthwise, projection, bn."""
+
+    def __init__(self, cin, cout, stride, t):
+        super().__init__()
+        hidden = int(round(cin * t))
+        layers = [conv_bn_act(cin, hidden, 1)] if t != 1 else []
+        layers += [conv_bn_act(hidden, hidden, 3, stride, groups=hidden), nn.Conv2d(hidden, cout, 1, bias=False),
+                   nn.BatchNorm2d(cout)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class PoseMobileNetV2(nn.Module):
+    """torchvision's MobileNetV2 features (names features.N...) at output stride 16 as DeepLabCut's
+    TensorFlow MobileNetV2: features.14 (the first 160-channel block) with stride 1, no dilation.
+    interm_layer is slim's layer_N (features.N-1), 0 for none."""
+
+    def __init__(self, width, part=1, locref=0, pairwise=0, interm_layer=0, last_channels=None):
+        super().__init__()
+        cin = make_divisible(32 * width)
+        last = last_channels or make_divisible(1280 * max(1.0, width))
+        features, channels = [conv_bn_act(3, cin, 3, 2)], [cin]
+        for t, c, n, s in MOBILENET_STAGES:
+            cout = make_divisible(c * width)
+            for i in range(n):
+                stride = 1 if len(features) == 14 else (s if i == 0 else 1)
+                features.append(InvertedResidual(cin, cout, stride, t))
+                channels.append(cout)
+                cin = cout
+        features.append(conv_bn_act(cin, last, 1))
+        channels.append(last)
+        self.features = nn.Sequential(*features)
+        self.interm_layer = interm_layer
+        self.part_pred = TFSameDeconv(last, part)
+        self.locref = TFSameDeconv(last, locref) if locref else None
+        self.pairwise_pred = TFSameDeconv(last, pairwise) if pairwise else None
+        self.intermediate_part_pred = TFSameDeconv(channels[interm_layer - 1], part) if interm_layer else None
+        self.register_buffer("mean_pixel", torch.tensor(MEAN_PIXEL).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, images):
+        x = images - self.mean_pixel.to(images.dtype)
+        interm = None
+        for layer, feature in enumerate(self.features, 1):
+            x = feature(x)
+            if layer == self.interm_layer:
+                interm = x
+        out = {"part_pred": self.part_pred(x)}
+        if self.locref is not None:
+            out["locref"] = self.locref(x)
+        if self.pairwise_pred is not None:
+            out["pairwise_pred"] = self.pairwise_pred(x)
+        if interm is not None:
+            out["intermediate_part_pred"] = self.intermediate_part_pred(interm)
+        return out

@@ -11,6 +11,9 @@
 
 /* ---- Description ------------------------------------------------------------------------- */
 
+#define NET_TYPES "resnet_50, resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5 or " \
+                  "mobilenet_v2_0.35"
+
 static const char *const HEAD_NAMES[DLCC_NN_HEADS] = {"part_pred", "locref", "pairwise_pred",
                                                       "intermediate_part_pred"};
 
@@ -24,15 +27,20 @@ dlcc_nn_net_desc dlcc_nn_net_desc_default(const char *net_type, int num_joints) 
     .mean_pixel = {123.68, 116.779, 103.939},  /* pose_cfg's mean_pixel default */
   };
   snprintf(d.net_type, sizeof d.net_type, "%s", net_type);
+  if (strncmp(net_type, "mobilenet_v2_", 13) == 0) { /* slim's training_scope: is_training, decay 0.997 */
+    d.bn_stats = DLCC_NN_BN_BATCH;
+    d.bn_momentum = 0.003;
+  }
   return d;
 }
 
 dlcc_status dlcc_nn_net_desc_from_cfg(const dlcc_pose_cfg *cfg, dlcc_nn_net_desc *desc, dlcc_error *err) {
   const char *where = cfg->source_path ? cfg->source_path : "pose_cfg";
   const char *net_type = cfg->net_type ? cfg->net_type : "";
-  if (strncmp(net_type, "resnet_", 7) != 0 || strlen(net_type) >= sizeof desc->net_type)
-    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "%s: net_type '%s' is not a network dlcc builds; use resnet_50, "
-                     "resnet_101 or resnet_152", where, net_type);
+  bool known = strncmp(net_type, "resnet_", 7) == 0 || strncmp(net_type, "mobilenet_v2_", 13) == 0;
+  if (!known || strlen(net_type) >= sizeof desc->net_type)
+    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "%s: net_type '%s' is not a network dlcc builds; use " NET_TYPES,
+                     where, net_type);
   *desc = dlcc_nn_net_desc_default(net_type, cfg->num_joints);
   desc->num_idchannel = cfg->num_idchannel;
   desc->location_refinement = cfg->location_refinement;
@@ -58,8 +66,10 @@ static dlcc_status check_desc(const dlcc_nn_net_desc *d, dlcc_error *err) {
     return dlcc_fail(err, DLCC_ERR_INVALID, "%s: unknown data type %d", d->net_type, (int)d->dtype);
   if (d->bn_stats != DLCC_NN_BN_FROZEN && d->bn_stats != DLCC_NN_BN_BATCH)
     return dlcc_fail(err, DLCC_ERR_INVALID, "%s: unknown batch-norm mode %d", d->net_type, (int)d->bn_stats);
-  if (d->width < 0 || d->blocks[0] < 0 || d->blocks[1] < 0 || d->blocks[2] < 0 || d->blocks[3] < 0)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: width and blocks cannot be negative", d->net_type);
+  if (d->width < 0 || d->blocks[0] < 0 || d->blocks[1] < 0 || d->blocks[2] < 0 || d->blocks[3] < 0 ||
+      d->width_multiplier < 0 || d->last_channels < 0 || d->bn_momentum < 0 || d->bn_momentum > 1)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: width, blocks, width_multiplier and last_channels cannot be "
+                     "negative, bn_momentum is in [0, 1]", d->net_type);
   return DLCC_OK;
 }
 
@@ -132,6 +142,7 @@ int dlcc_nn_build_batchnorm(dlcc_nn_builder *b, const char *name, int64_t channe
   dlcc_nn_node *node = b->status ? NULL : new_node(b, DLCC_NN_NODE_BATCHNORM, &input, 1);
   if (!node) return -1;
   dlcc_nn_batchnorm_spec spec = dlcc_nn_batchnorm_spec_default(channels, b->net->desc.bn_stats);
+  if (b->net->desc.bn_momentum > 0) spec.momentum = (float)b->net->desc.bn_momentum;
   return commit_node(b, node, dlcc_nn_batchnorm_init(&node->layer.bn, name, &spec, &b->net->params, b->err));
 }
 
@@ -189,8 +200,9 @@ int dlcc_nn_build_head(dlcc_nn_builder *b, dlcc_nn_head head, int64_t in_channel
 static dlcc_status build_backbone(dlcc_nn_builder *b, void *unused) {
   (void)unused;
   if (strncmp(b->net->desc.net_type, "resnet_", 7) == 0) return dlcc_nn_build_resnet(b);
-  return dlcc_fail(b->err, DLCC_ERR_UNSUPPORTED, "net_type '%s' is not a network dlcc builds; use resnet_50, "
-                   "resnet_101 or resnet_152", b->net->desc.net_type);
+  if (strncmp(b->net->desc.net_type, "mobilenet_v2_", 13) == 0) return dlcc_nn_build_mobilenet_v2(b);
+  return dlcc_fail(b->err, DLCC_ERR_UNSUPPORTED, "net_type '%s' is not a network dlcc builds; use " NET_TYPES,
+                   b->net->desc.net_type);
 }
 
 /* Counts each node's readers, gives a gradient sum to nodes read more than once, allocates the

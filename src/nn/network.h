@@ -40,7 +40,8 @@ typedef enum dlcc_nn_head {
  * prefixes ("part_pred.weight"); NULL outside the enum. */
 const char *dlcc_nn_head_name(dlcc_nn_head head);
 
-/* What to build. net_type is DeepLabCut's: "resnet_50", "resnet_101", "resnet_152". */
+/* What to build. net_type is DeepLabCut's: "resnet_50", "resnet_101", "resnet_152",
+ * "mobilenet_v2_1.0", "mobilenet_v2_0.75", "mobilenet_v2_0.5", "mobilenet_v2_0.35". */
 typedef struct dlcc_nn_net_desc {
   char net_type[32];
   int num_joints;            /* >= 1 */
@@ -48,8 +49,12 @@ typedef struct dlcc_nn_net_desc {
   bool location_refinement;  /* locref head */
   int num_limbs;             /* pairwise_pred head with 2 * num_limbs channels when > 0 */
   bool intermediate_supervision;
-  int intermediate_supervision_layer; /* ResNet: unit of block 3 (layer3), counted from 1 as slim does */
-  dlcc_nn_bn_stats bn_stats; /* FROZEN as DeepLabCut's TensorFlow engine trains ResNets */
+  /* ResNet: unit of block 3 (layer3), counted from 1 as slim's block3/unit_N; MobileNetV2: slim's
+   * layer_N, 1 to 19, i.e. torchvision's features.(N - 1) */
+  int intermediate_supervision_layer;
+  /* FROZEN as DeepLabCut's TensorFlow engine trains ResNets; BATCH as it trains MobileNetV2 */
+  dlcc_nn_bn_stats bn_stats;
+  double bn_momentum;        /* running statistics' update in BATCH mode (0: PyTorch's 0.1) */
   dlcc_nn_dtype dtype;       /* of the activations (parameters stay f32) */
   double mean_pixel[3];      /* subtracted from the RGB input */
   /* Reduced sizes for tests (0: the net_type's own): ResNet's base width (64: the stem's output
@@ -57,10 +62,16 @@ typedef struct dlcc_nn_net_desc {
    * stage ([3, 4, 6, 3] for resnet_50). */
   int width;
   int blocks[4];
+  /* MobileNetV2 for tests (0: the net_type's own): width multiplier and channels of the last 1x1
+   * convolution (1280). */
+  double width_multiplier;
+  int last_channels;
 } dlcc_nn_net_desc;
 
 /* A description with DeepLabCut's defaults for net_type: location refinement on, no pairwise or
- * intermediate head, frozen batch norm, f32, mean_pixel [123.68, 116.779, 103.939]. */
+ * intermediate head, f32, mean_pixel [123.68, 116.779, 103.939], batch norm as DeepLabCut's
+ * TensorFlow engine trains the backbone: frozen for ResNets, batch statistics with momentum 0.003
+ * (slim's decay 0.997) for MobileNetV2. */
 dlcc_nn_net_desc dlcc_nn_net_desc_default(const char *net_type, int num_joints);
 
 /* The description pose_cfg asks for, as DeepLabCut's PoseNet builds its heads: part_pred with
@@ -155,8 +166,9 @@ int dlcc_nn_build_upsample(dlcc_nn_builder *b, const char *name, const dlcc_nn_u
  * bias, named dlcc_nn_head_name(head), reading node input of in_channels channels. */
 int dlcc_nn_build_head(dlcc_nn_builder *b, dlcc_nn_head head, int64_t in_channels, int64_t out_channels, int input);
 
-/* Backbones: add their nodes and heads to b->net per b->net->desc (resnet.c). */
+/* Backbones: add their nodes and heads to b->net per b->net->desc (resnet.c, mobilenet.c). */
 dlcc_status dlcc_nn_build_resnet(dlcc_nn_builder *b);
+dlcc_status dlcc_nn_build_mobilenet_v2(dlcc_nn_builder *b);
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
 

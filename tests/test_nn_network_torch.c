@@ -1,6 +1,6 @@
-/* The real-size ResNet-50 (every head) on one 640x480 image against PyTorch with the same seeded
- * weights: tools/torch-resnet-reference.py runs the PyTorch side when Debian's /usr/bin/python3 has
- * torch; without it the test says so and skips. */
+/* The real-size ResNet-50 and MobileNetV2-0.35 (every head) on one 640x480 image against PyTorch
+ * with the same seeded weights: tools/torch-pose-reference.py runs the PyTorch side when Debian's
+ * /usr/bin/python3 has torch; without it each test says so and skips. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +23,18 @@ static bool python_has_torch(void) {
 /* tools/ next to tests/fixtures (DLCC_FIXTURES, set by ctest). */
 static char *reference_script(void) {
   const char *fixtures = getenv("DLCC_FIXTURES") ? getenv("DLCC_FIXTURES") : "tests/fixtures";
-  return dlcc_strdupf("%s/../../tools/torch-resnet-reference.py", fixtures);
+  return dlcc_strdupf("%s/../../tools/torch-pose-reference.py", fixtures);
 }
 
-static void save_weights(const dlcc_nn_network *net, const char *path) {
+static void save_weights(const dlcc_nn_network *net, dlcc_nn_mode mode, const char *path) {
   char part[16], locref[16], pairwise[16], interm[16];
   int joints = net->desc.num_joints + net->desc.num_idchannel;
   snprintf(part, sizeof part, "%d", joints);
   snprintf(locref, sizeof locref, "%d", net->desc.location_refinement ? 2 * net->desc.num_joints : 0);
   snprintf(pairwise, sizeof pairwise, "%d", 2 * net->desc.num_limbs);
   snprintf(interm, sizeof interm, "%d", net->desc.intermediate_supervision ? net->desc.intermediate_supervision_layer : 0);
-  const char *meta[] = {"net_type", net->desc.net_type, "width", "64", "part", part, "locref", locref,
-                        "pairwise", pairwise, "interm_unit", interm};
+  const char *meta[] = {"net_type", net->desc.net_type, "part", part, "locref", locref, "pairwise", pairwise,
+                        "interm", interm, "mode", mode == DLCC_NN_TRAINING ? "train" : "eval"};
   dlcc_error err;
   if (dlcc_nn_params_save(&net->params, path, meta, 6, &err)) fail_msg("%s", err.message);
 }
@@ -51,16 +51,17 @@ static double seconds_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-static void test_resnet_50_at_640x480_matches_pytorch(void **state) {
-  (void)state;
+/* Builds net_type with every head (the intermediate one at interm), seeded random weights, one
+ * random 640x480 image, and compares each head's output of a forward in mode with PyTorch's. */
+static void compare_with_pytorch(const char *net_type, int interm, dlcc_nn_mode mode) {
   if (!python_has_torch()) {
     print_message("skipped: " PYTHON " has no torch (apt-get install python3-torch to compare with PyTorch)\n");
     skip();
   }
-  dlcc_nn_net_desc desc = dlcc_nn_net_desc_default("resnet_50", 4);
+  dlcc_nn_net_desc desc = dlcc_nn_net_desc_default(net_type, 4);
   desc.num_limbs = 3;
   desc.intermediate_supervision = true;
-  desc.intermediate_supervision_layer = 4;
+  desc.intermediate_supervision_layer = interm;
   dlcc_nn_network *net = nt_create(&desc);
   dlcc_rng rng;
   dlcc_rng_seed(&rng, 640480);
@@ -69,10 +70,10 @@ static void test_resnet_50_at_640x480_matches_pytorch(void **state) {
   float *x = malloc(lt_count4(dims) * sizeof *x);
   for (size_t i = 0; i < lt_count4(dims); i++) x[i] = (float)(255 * dlcc_rng_uniform(&rng));
 
-  char *dir = test_tempdir("resnet-torch");
+  char *dir = test_tempdir("network-torch");
   char *weights = dlcc_path_join(dir, "weights.safetensors"), *input = dlcc_path_join(dir, "input.safetensors"),
        *output = dlcc_path_join(dir, "output.safetensors"), *script = reference_script();
-  save_weights(net, weights);
+  save_weights(net, mode, weights);
   save_input(x, dims, input);
   char *command = dlcc_strdupf(PYTHON " '%s' '%s' '%s' '%s'", script, weights, input, output);
   struct timespec t0;
@@ -82,9 +83,9 @@ static void test_resnet_50_at_640x480_matches_pytorch(void **state) {
 
   dlcc_nn_engine *e = lt_engine();
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  nt_forward(net, e, x, dims, DLCC_NN_INFERENCE);
+  nt_forward(net, e, x, dims, mode);
   double dlcc_s = seconds_since(&t0);
-  print_message("PyTorch (with start-up) %.1f s, dlcc forward %.1f s\n", torch_s, dlcc_s);
+  print_message("%s: PyTorch (with start-up) %.1f s, dlcc forward %.1f s\n", net_type, torch_s, dlcc_s);
   dlcc_safetensors *st = NULL;
   dlcc_error err;
   if (dlcc_safetensors_open(output, &st, &err)) fail_msg("%s", err.message);
@@ -111,9 +112,23 @@ static void test_resnet_50_at_640x480_matches_pytorch(void **state) {
   dlcc_nn_engine_free(e);
 }
 
+static void test_resnet_50_at_640x480_matches_pytorch(void **state) {
+  (void)state;
+  compare_with_pytorch("resnet_50", 4, DLCC_NN_INFERENCE);
+}
+
+/* A training forward: batch norm with the image's statistics, as DeepLabCut's TensorFlow
+ * MobileNetV2 runs (at initialisation the running statistics are the identity, under which
+ * torchvision's fan-out initialisation of the depthwise kernels shrinks the signal to ~1e-6). */
+static void test_mobilenet_v2_035_at_640x480_matches_pytorch(void **state) {
+  (void)state;
+  compare_with_pytorch("mobilenet_v2_0.35", 12, DLCC_NN_TRAINING);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_resnet_50_at_640x480_matches_pytorch),
+    cmocka_unit_test(test_mobilenet_v2_035_at_640x480_matches_pytorch),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
