@@ -17,6 +17,9 @@ import sys
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import torch_pose_nets  # noqa: E402  (tools/ is not a package)
+
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 
 
@@ -194,6 +197,8 @@ def pool_fixture(name, cfg, shape, generator):
     y = F.max_pool2d(xd, cfg["kernel"], cfg["stride"], cfg["padding"])
     gy = backward_with_random_grad(y, generator)
     tensors = {"input": x, "output": y, "grad.output": gy, "grad.input": xd.grad}
+    meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
+    write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
 
 # name, ConvTranspose2d arguments (output_padding -1: TensorFlow's 'SAME', see deconv_fixture), input shape
@@ -362,8 +367,175 @@ def upsample_fixture(name, cfg, shape, generator):
     meta = dict(cfg, generator=f"PyTorch {torch.__version__}, float64 reference")
     write_safetensors(FIXTURES / f"{name}.safetensors", tensors, meta)
 
+# A reduced-width ResNet with every head (tests/test_nn_resnet.c): torchvision's structure and names,
+# base width 4 instead of 64, 2 blocks per stage (an identity block in each, and layer4's dilated
+# ones) but 3 in layer3 so that the intermediate head reads a middle unit.
+RESNET_SMALL = dict(net_type="resnet_50", width=4, blocks=(2, 2, 3, 2), num_joints=3, num_idchannel=1, num_limbs=2,
+                    intermediate_supervision_layer=2, input=(2, 3, 64, 48))
+
+
+def check_against_torchvision():
+    """The structure of torch_pose_nets.PoseResNet is torchvision's: same names and shapes, and the
+    same features from the same weights (torchvision's output stride 16 variant)."""
+    try:
+        import torchvision
+    except ImportError:
+        print("torchvision missing: PoseResNet not checked against it", file=sys.stderr)
+        return
+    ours = torch_pose_nets.PoseResNet(torch_pose_nets.RESNET_BLOCKS["resnet_50"]).eval()
+    theirs = torchvision.models.resnet50(replace_stride_with_dilation=[False, False, True]).eval()
+    backbone = {k: v for k, v in ours.state_dict().items() if k.split(".")[0] not in torch_pose_nets.HEADS}
+    reference = {k: v for k, v in theirs.state_dict().items() if not k.startswith("fc.")}
+    assert backbone.keys() == reference.keys(), set(backbone) ^ set(reference)
+    assert all(backbone[k].shape == reference[k].shape for k in backbone)
+    theirs.load_state_dict(ours.state_dict(), strict=False)
+    x = torch.rand(1, 3, 80, 72) * 255
+    def features(m):
+        x1 = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+        return m.layer4(m.layer3(m.layer2(m.layer1(x1))))
+
+    with torch.no_grad():
+        mine, tv = features(ours), features(theirs)
+    assert torch.allclose(mine, tv), "PoseResNet's backbone differs from torchvision's"
+    print(f"PoseResNet matches torchvision {torchvision.__version__}'s resnet50", file=sys.stderr)
+
+
+def randomise_batchnorm(model, generator):
+    """Non-trivial frozen statistics and affine parameters, so that batch norm is really tested."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            c = module.num_features
+            module.weight.data = 1 + 0.2 * torch.randn(c, generator=generator)
+            module.bias.data = 0.2 * torch.randn(c, generator=generator)
+            module.running_mean.data = 0.2 * torch.randn(c, generator=generator)
+            module.running_var.data = 0.5 + torch.rand(c, generator=generator)
+
+
+def resnet_fixture(generator):
+    """tests/fixtures/resnet_small.safetensors: the input (RGB 0..255), every parameter, every head's
+    output, a random gradient for each head (the loss sum(head * grad) over all heads) and the
+    gradient of every trained parameter. Batch norm frozen (eval mode), as DeepLabCut trains."""
+    cfg = RESNET_SMALL
+    joints = cfg["num_joints"] + cfg["num_idchannel"]
+    torch.manual_seed(20240620)
+    model = torch_pose_nets.PoseResNet(cfg["blocks"], width=cfg["width"], part=joints, locref=2 * cfg["num_joints"],
+                                       pairwise=2 * cfg["num_limbs"], interm_unit=cfg["intermediate_supervision_layer"])
+    randomise_batchnorm(model, generator)
+    for head in torch_pose_nets.HEADS:
+        getattr(model, head).bias.data.normal_(0, 0.1, generator=generator)
+    x = torch.rand(cfg["input"], generator=generator) * 255
+    params = {k: v.clone() for k, v in model.state_dict().items() if "num_batches_tracked" not in k}
+    model = model.double().eval()
+    out = model(x.double())
+    grads = {name: torch.randn(y.shape, generator=generator) for name, y in out.items()}
+    torch.autograd.backward([out[n] for n in grads], [g.double() for g in grads.values()])
+    tensors = {"input": x}
+    tensors.update(params)
+    tensors.update({f"output.{n}": y for n, y in out.items()})
+    tensors.update({f"grad.output.{n}": g for n, g in grads.items()})
+    tensors.update({f"grad.{n}": p.grad for n, p in model.named_parameters()})
+    meta = dict(cfg, blocks=",".join(str(b) for b in cfg["blocks"]), input=",".join(str(d) for d in cfg["input"]),
+                generator=f"PyTorch {torch.__version__}, float64 reference")
+    torch_pose_nets.write_safetensors(FIXTURES / "resnet_small.safetensors", tensors, meta)
+
+
+# A reduced MobileNetV2 with every head (tests/test_nn_mobilenet.c): torchvision's structure and names,
+# width multiplier 0.1 (8 to 32 channels) and a last 1x1 convolution of 24 channels instead of 1280;
+# batch norm with batch statistics as DeepLabCut's TensorFlow MobileNetV2 trains (momentum 0.003,
+# slim's decay 0.997); the intermediate head on slim's layer_12 (features.11), DeepLabCut's default.
+MOBILENET_SMALL = dict(net_type="mobilenet_v2_0.35", width_multiplier=0.1, last_channels=24, num_joints=3,
+                       num_limbs=1, intermediate_supervision_layer=12, bn_momentum=0.003, input=(2, 3, 64, 48))
+
+
+def check_mobilenet_against_torchvision():
+    """PoseMobileNetV2 is torchvision's mobilenet_v2 with features.14's stride 1: same names, shapes
+    and features from the same weights."""
+    try:
+        import torchvision
+    except ImportError:
+        print("torchvision missing: PoseMobileNetV2 not checked against it", file=sys.stderr)
+        return
+    ours = torch_pose_nets.PoseMobileNetV2(0.35).eval()
+    theirs = torchvision.models.mobilenet_v2(width_mult=0.35).eval()
+    theirs.features[14].conv[1][0].stride = (1, 1)  # DeepLabCut's output stride 16
+    backbone = {k: v for k, v in ours.state_dict().items() if k.startswith("features.")}
+    reference = {k: v for k, v in theirs.state_dict().items() if k.startswith("features.")}
+    assert backbone.keys() == reference.keys(), set(backbone) ^ set(reference)
+    assert all(backbone[k].shape == reference[k].shape for k in backbone)
+    theirs.load_state_dict(ours.state_dict(), strict=False)
+    x = torch.rand(1, 3, 80, 72) * 255
+    with torch.no_grad():
+        assert torch.allclose(ours.features(x), theirs.features(x)), "PoseMobileNetV2 differs from torchvision's"
+    print(f"PoseMobileNetV2 matches torchvision {torchvision.__version__}'s mobilenet_v2", file=sys.stderr)
+
+
+def relu6_margin(model, x):
+    """The smallest distance of any ReLU6 input from its kinks 0 and 6 in a forward of x: below a
+    few f32 rounding errors, dlcc's f32 forward may land on the other side of a kink than PyTorch's
+    float64 one, and that element's gradient (passed or blocked) then differs entirely."""
+    inputs = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: inputs.append(inp[0].detach()))
+             for m in model.modules() if isinstance(m, torch.nn.ReLU6)]
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
+    return min(min(float(t.abs().min()), float((t - 6).abs().min())) for t in inputs)
+
+
+def mobilenet_fixture(seed):
+    """tests/fixtures/mobilenet_small.safetensors: as resnet_small, with batch norm in training mode
+    (batch statistics; "updated.<bn>.running_*" are the running statistics after that forward). The
+    first seed from `seed` whose ReLU6 inputs all stay 2e-6 away from 0 and 6 (see relu6_margin)."""
+    for attempt in range(100):
+        generator = torch.Generator().manual_seed(seed + attempt)
+        tensors, meta, margin = mobilenet_case(seed + attempt, generator)
+        if margin > 2e-6:
+            break
+    meta.update(seed=seed + attempt, relu6_margin=f"{margin:.3g}")
+    torch_pose_nets.write_safetensors(FIXTURES / "mobilenet_small.safetensors", tensors, meta)
+
+
+def mobilenet_case(seed, generator):
+    cfg = MOBILENET_SMALL
+    torch.manual_seed(seed)
+    model = torch_pose_nets.PoseMobileNetV2(cfg["width_multiplier"], part=cfg["num_joints"],
+                                            locref=2 * cfg["num_joints"], pairwise=2 * cfg["num_limbs"],
+                                            interm_layer=cfg["intermediate_supervision_layer"],
+                                            last_channels=cfg["last_channels"])
+    randomise_batchnorm(model, generator)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.momentum = cfg["bn_momentum"]
+    for head in torch_pose_nets.HEADS:
+        getattr(model, head).bias.data.normal_(0, 0.1, generator=generator)
+    x = torch.rand(cfg["input"], generator=generator) * 255
+    params = {k: v.clone() for k, v in model.state_dict().items() if "num_batches_tracked" not in k}
+    model = model.double().train()
+    margin = relu6_margin(model, x.double())
+    model.load_state_dict(params)  # that forward moved the running statistics
+    out = model(x.double())
+    grads = {name: torch.randn(y.shape, generator=generator) for name, y in out.items()}
+    torch.autograd.backward([out[n] for n in grads], [g.double() for g in grads.values()])
+    tensors = {"input": x}
+    tensors.update(params)
+    tensors.update({f"output.{n}": y for n, y in out.items()})
+    tensors.update({f"grad.output.{n}": g for n, g in grads.items()})
+    tensors.update({f"grad.{n}": p.grad for n, p in model.named_parameters()})
+    tensors.update({f"updated.{n}": v for n, v in model.state_dict().items() if "running_" in n})
+    meta = dict(cfg, input=",".join(str(d) for d in cfg["input"]),
+                generator=f"PyTorch {torch.__version__}, float64 reference")
+    return tensors, meta, margin
+
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
+    check_mobilenet_against_torchvision()
+    mobilenet_fixture(20240623)
+    print(f"wrote {FIXTURES}/mobilenet_small.safetensors", file=sys.stderr)
+    check_against_torchvision()
+    resnet_fixture(torch.Generator().manual_seed(20240621))
+    print(f"wrote {FIXTURES}/resnet_small.safetensors", file=sys.stderr)
     generator = torch.Generator().manual_seed(20240603)
     for name, cfg, shape in CONV_CASES:
         conv_fixture(name, cfg, shape, generator)
