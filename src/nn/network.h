@@ -180,7 +180,8 @@ dlcc_status dlcc_nn_network_create(dlcc_nn_network **out, const dlcc_nn_net_desc
 void dlcc_nn_network_free(dlcc_nn_network *net);
 
 /* The same with nodes added by build (a network of one's own, e.g. in tests) instead of the
- * backbone of desc->net_type; build returns b->status or its own error. */
+ * backbone of desc->net_type; build returns b->status or its own error. Its heads must come out at
+ * 2 * ceil(size / 16) like DeepLabCut's (forward checks it). */
 typedef dlcc_status (*dlcc_nn_build_fn)(dlcc_nn_builder *b, void *user);
 dlcc_status dlcc_nn_network_create_with(dlcc_nn_network **out, const dlcc_nn_net_desc *desc, dlcc_nn_build_fn build,
                                         void *user, dlcc_error *err);
