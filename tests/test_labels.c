@@ -1,6 +1,6 @@
-/* Tests of src/project/labels.c: reading DeepLabCut label, ground-truth and analysis tables (real
- * project files and small hand-written ones), byte-identical rewriting, error messages with file and
- * line, checks against a project's config, and Python's float repr. */
+/* Tests of src/project/labels*.c and float_repr.c: reading DeepLabCut label, ground-truth and
+ * analysis tables (real project files and small hand-written ones), byte-identical rewriting, error
+ * messages with file and line, checks against a project's config, and Python's float repr. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
