@@ -1,5 +1,5 @@
 /* pose_cfg.yaml: every key of DeepLabCut's pose_cfg template plus the maDLC keys, typed, with
- * DeepLabCut's defaults in one table (posecfg.c) and range checks whose errors name the file, the
+ * DeepLabCut's defaults in one table (posecfg_keys.c) and range checks whose errors name the file, the
  * line, the key, the bad value and what is allowed. Keys dlcc does not know are kept on rewrite. */
 #ifndef DLCC_PROJECT_POSECFG_H
 #define DLCC_PROJECT_POSECFG_H
