@@ -119,6 +119,7 @@ static int analyze_all(dlcc_model *m, const dlcc_project_config *cfg, const anal
   printf("Analysing %d video%s with snapshot-%ld of shuffle %d (%s), batch size %d\n", a->n_videos,
          a->n_videos == 1 ? "" : "s", dlcc_model_iteration(m), m->shuffle, scorer ? scorer : "?",
          a->batch_size ? a->batch_size : cfg->batch_size);
+  fflush(stdout);
   free(scorer);
   int failed = 0;
   for (int i = 0; i < a->n_videos; i++) failed += !analyze_one(m, engine, cfg, a->videos[i], a);
