@@ -1,0 +1,202 @@
+/* `dlcc analyze-videos` for one video (see analyze_video.h), as DeepLabCut's analyze_videos with its
+ * TensorFlow engine (GetPoseF): frames decoded in order, batch_size at a time through the network at
+ * native size, poses appended to the analysis CSV; the last batch may be short. */
+#include "infer/analyze_video.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "infer/analysis_output.h"
+
+dlcc_status dlcc_analysis_model_open(dlcc_model *m, const dlcc_project_config *cfg, const dlcc_model_options *opt,
+                                     dlcc_notes *notes, dlcc_error *err) {
+  memset(m, 0, sizeof *m);
+  m->loaded = -1;
+  if (cfg->multianimal)
+    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
+                     "%s is a multi-animal project; dlcc analyze-videos handles single-animal projects for now "
+                     "(multi-animal analysis assembles and tracks individuals, which is not implemented yet)",
+                     cfg->config_path);
+  dlcc_model_options o = *opt;
+  o.allow_all = false;
+  dlcc_status st = dlcc_model_open(m, cfg, &o, notes, err);
+  if (!st) st = dlcc_model_load(m, m->selected[0], err);
+  return st;
+}
+
+static double seconds_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Everything one analysis holds while it runs. */
+typedef struct analysis_run {
+  dlcc_model *m;
+  dlcc_nn_engine *e;
+  const dlcc_analyze_options *opt;
+  const char *video_path;
+  char *scorer;
+  dlcc_video_reader *reader;
+  dlcc_analysis_writer *writer;
+  bool cropping;
+  dlcc_crop_box box;
+  dlcc_image *batch;   /* opt->batch_size frames */
+  double *pose;        /* batch_size x num_joints x 3 */
+  double start;
+} analysis_run;
+
+/* config.yaml's x1, x2, y1, y2 as DeepLabCut's checkcropping accepts them: x1 < x2 <= width,
+ * y1 < y2 <= height (frames are cut as frame[y1:y2, x1:x2]). */
+static dlcc_status crop_box(const dlcc_project_config *cfg, const dlcc_video_info *video, const char *path,
+                            dlcc_crop_box *box, dlcc_error *err) {
+  if (cfg->x1 < 0 || cfg->y1 < 0 || cfg->x1 >= cfg->x2 || cfg->y1 >= cfg->y2 || cfg->x2 > video->width ||
+      cfg->y2 > video->height)
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "%s: cropping is on with x1 %d, x2 %d, y1 %d, y2 %d, but video %s is %dx%d; the box must "
+                     "have x1 < x2 <= %d and y1 < y2 <= %d: fix x1, x2, y1, y2 or set cropping: false",
+                     cfg->config_path, cfg->x1, cfg->x2, cfg->y1, cfg->y2, path, video->width, video->height,
+                     video->width, video->height);
+  *box = (dlcc_crop_box){cfg->x1, cfg->y1, cfg->x2 - cfg->x1, cfg->y2 - cfg->y1};
+  return DLCC_OK;
+}
+
+static dlcc_status open_writer(analysis_run *run, const dlcc_project_config *cfg, const dlcc_video_info *video,
+                               dlcc_error *err) {
+  const dlcc_model *m = run->m;
+  dlcc_analysis_info info = {
+      .video_path = run->video_path,
+      .dest_folder = run->opt->dest_folder,
+      .scorer = run->scorer,
+      .bodyparts = m->pose_cfg.all_joints_names,
+      .n_bodyparts = m->pose_cfg.n_joints,
+      .fps = video->fps,
+      .width = video->width,
+      .height = video->height,
+      .frames_in_container = video->frames_in_metadata,
+      .cropping = run->cropping,
+      .crop = {cfg->x1, cfg->x2, cfg->y1, cfg->y2},
+      .snapshot = m->snapshots[m->loaded].path,
+      .net_type = m->pose_cfg.net_type,
+      .iteration = cfg->iteration,
+      .train_fraction = m->training_fraction,
+      .shuffle = m->shuffle,
+      .batch_size = run->opt->batch_size,
+  };
+  return dlcc_analysis_writer_open(&run->writer, &info, err);
+}
+
+static dlcc_status open_run(analysis_run *run, const dlcc_project_config *cfg, dlcc_analyze_result *res,
+                            dlcc_error *err) {
+  if (run->m->loaded < 0) return dlcc_fail(err, DLCC_ERR_INVALID, "no snapshot loaded: load one before analysing");
+  if (run->opt->batch_size < 1)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "the batch size is %d; it must be 1 or more", run->opt->batch_size);
+  size_t b = (size_t)run->opt->batch_size, joints = (size_t)run->m->predict.num_joints;
+  run->scorer = dlcc_model_scorer(run->m, cfg);
+  run->batch = calloc(b, sizeof *run->batch);
+  run->pose = malloc(b * joints * 3 * sizeof *run->pose);
+  if (!run->scorer || !run->batch || !run->pose) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  dlcc_status st = dlcc_video_reader_open(&run->reader, run->video_path, &res->video, err);
+  run->cropping = cfg->cropping;
+  if (!st && run->cropping) st = crop_box(cfg, &res->video, run->video_path, &run->box, err);
+  if (!st) st = open_writer(run, cfg, &res->video, err);
+  return st;
+}
+
+/* Decodes up to batch_size frames into run->batch: *n of them; *done at the end of the video. A
+ * decoding failure is returned after the frames before it. */
+static dlcc_status read_batch(analysis_run *run, int *n, bool *done, dlcc_error *err) {
+  *n = 0;
+  *done = false;
+  while (*n < run->opt->batch_size) {
+    dlcc_status st = dlcc_video_reader_next(run->reader, &run->batch[*n], done, err);
+    if (st || *done) return st;
+    (*n)++;
+  }
+  return DLCC_OK;
+}
+
+static dlcc_status analyse_frames(analysis_run *run, dlcc_analyze_result *res, dlcc_error *err) {
+  long estimate = res->video.frames_in_metadata;
+  for (;;) {
+    int n;
+    bool done;
+    dlcc_error read_err;
+    dlcc_status read_st = read_batch(run, &n, &done, &read_err);
+    if (n > 0) {
+      dlcc_status st = dlcc_model_predict(run->m, run->e, run->batch, n, run->cropping ? &run->box : NULL,
+                                          run->pose, err);
+      if (st) {
+        dlcc_error_prefix(err, "video %s, frames %ld to %ld: ", run->video_path, res->frames, res->frames + n - 1);
+        return st;
+      }
+      if ((st = dlcc_analysis_writer_append(run->writer, run->pose, (size_t)n, err))) return st;
+      res->frames += n;
+      if (run->opt->progress) run->opt->progress(run->opt->user, res->frames, estimate, seconds_now() - run->start);
+    }
+    if (read_st) {
+      *err = read_err;
+      return read_st;
+    }
+    if (done) return DLCC_OK;
+  }
+}
+
+/* After a failure: keeps the frames written so far in the partial files and says where in err. */
+static void keep_partial(analysis_run *run, const char *video_path, dlcc_analyze_result *res, dlcc_error *err) {
+  dlcc_analysis_writer *w = run->writer;
+  run->writer = NULL;
+  long frames = dlcc_analysis_writer_frames(w);
+  dlcc_error partial_err;
+  if (dlcc_analysis_writer_finish_partial(w, err->message, &partial_err)) {
+    size_t len = strlen(err->message);
+    snprintf(err->message + len, sizeof err->message - len, "; the %ld frames analysed could not be kept: %s",
+             frames, partial_err.message);
+    return;
+  }
+  if (frames == 0) return;
+  res->csv_path = dlcc_analysis_path(video_path, run->opt->dest_folder, run->scorer, DLCC_ANALYSIS_PARTIAL_CSV);
+  res->meta_path = dlcc_analysis_path(video_path, run->opt->dest_folder, run->scorer, DLCC_ANALYSIS_PARTIAL_META);
+  size_t len = strlen(err->message);
+  snprintf(err->message + len, sizeof err->message - len, "; the %ld frame%s analysed before it %s kept in %s",
+           frames, frames == 1 ? "" : "s", frames == 1 ? "is" : "are",
+           res->csv_path ? res->csv_path : "the partial file");
+}
+
+static void close_run(analysis_run *run) {
+  dlcc_analysis_writer_abort(run->writer);
+  dlcc_video_reader_close(run->reader);
+  for (int i = 0; run->batch && i < run->opt->batch_size; i++) dlcc_image_free(&run->batch[i]);
+  free(run->batch);
+  free(run->pose);
+  free(run->scorer);
+}
+
+dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_config *cfg, const char *video_path,
+                               const dlcc_analyze_options *opt, dlcc_analyze_result *res, dlcc_error *err) {
+  memset(res, 0, sizeof *res);
+  analysis_run run = {.m = m, .e = e, .opt = opt, .video_path = video_path, .start = seconds_now()};
+  dlcc_status st = open_run(&run, cfg, res, err);
+  if (!st) st = analyse_frames(&run, res, err);
+  if (st && run.writer) keep_partial(&run, video_path, res, err);
+  if (!st) {
+    dlcc_analysis_writer *w = run.writer;
+    run.writer = NULL;
+    st = dlcc_analysis_writer_finish(w, err);
+    if (!st) {
+      res->csv_path = dlcc_analysis_path(video_path, opt->dest_folder, run.scorer, DLCC_ANALYSIS_CSV);
+      res->meta_path = dlcc_analysis_path(video_path, opt->dest_folder, run.scorer, DLCC_ANALYSIS_META);
+    }
+  }
+  res->seconds = seconds_now() - run.start;
+  close_run(&run);
+  return st;
+}
+
+void dlcc_analyze_result_free(dlcc_analyze_result *res) {
+  free(res->csv_path);
+  free(res->meta_path);
+  memset(res, 0, sizeof *res);
+}
