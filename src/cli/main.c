@@ -11,6 +11,8 @@ static const dlcc_verb verbs[] = {
     {"check-project", "read a DeepLabCut project and report what is in it and what is wrong", cli_check_project},
     {"create-training-dataset", "split the labeled frames and set up a shuffle to train",
      cli_create_training_dataset},
+    {"train", "train the shuffle's network (DeepLabCut's TensorFlow recipe), with snapshots and --resume",
+     cli_train},
 };
 
 static void print_help(FILE *out) {

@@ -19,6 +19,7 @@ typedef struct dlcc_verb {
 int cli_create_training_dataset(int argc, char **argv);
 int cli_make_demo_project(int argc, char **argv);
 int cli_check_project(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 /* Exit codes: 0 done, 1 the work failed (message printed), 2 bad command line. */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
