@@ -11,6 +11,8 @@ static const dlcc_verb verbs[] = {
     {"check-project", "read a DeepLabCut project and report what is in it and what is wrong", cli_check_project},
     {"create-training-dataset", "split the labeled frames and set up a shuffle to train",
      cli_create_training_dataset},
+    {"train", "train the shuffle's network (DeepLabCut's TensorFlow recipe), with snapshots and --resume",
+     cli_train},
     {"evaluate", "report a trained network's train and test errors on the labeled images", cli_evaluate},
     {"analyze-videos", "predict every frame of videos into DeepLabCut's <video><scorer>.csv", cli_analyze_videos},
     {"evaluate-tracks", "compare a video's analysis with a ground truth of every frame", cli_evaluate_tracks},

@@ -19,6 +19,7 @@ typedef struct dlcc_verb {
 int cli_create_training_dataset(int argc, char **argv);
 int cli_make_demo_project(int argc, char **argv);
 int cli_check_project(int argc, char **argv);
+int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_analyze_videos(int argc, char **argv);
 int cli_evaluate_tracks(int argc, char **argv);
