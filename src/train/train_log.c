@@ -2,42 +2,11 @@
  * float read from multi_step, so a line reads the same whichever program wrote it. */
 #include "train/train_log.h"
 
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-void dlcc_train_py_float(double v, char *buf, size_t size) {
-  if (isnan(v)) {
-    snprintf(buf, size, "nan");
-    return;
-  }
-  if (isinf(v)) {
-    snprintf(buf, size, v > 0 ? "inf" : "-inf");
-    return;
-  }
-  if (v == 0) {
-    snprintf(buf, size, signbit(v) ? "-0.0" : "0.0");
-    return;
-  }
-  char digits[40];
-  int precision = 1;
-  for (; precision < 17; precision++) {
-    snprintf(digits, sizeof digits, "%.*e", precision - 1, v);
-    if (strtod(digits, NULL) == v) break;
-  }
-  snprintf(digits, sizeof digits, "%.*e", precision - 1, v);
-  int exponent = atoi(strchr(digits, 'e') + 1);
-  if (exponent < -4 || exponent >= 16) {
-    snprintf(buf, size, "%s", digits);
-    return;
-  }
-  int decimals = precision - 1 - exponent;
-  snprintf(buf, size, "%.*f", decimals < 1 ? 1 : decimals, v);
-}
+#include "project/labels.h"
 
 void dlcc_train_log_format(const dlcc_train_log_record *r, char *buf, size_t size) {
-  char lr[40], interm[64] = "", limb[64] = "";
-  dlcc_train_py_float(r->lr, lr, sizeof lr);
+  char lr[32], interm[64] = "", limb[64] = "";
+  dlcc_format_double_repr(r->lr, lr);
   if (r->intermediate) snprintf(interm, sizeof interm, " interm scmap loss: %.4f", r->losses.part_interm);
   if (r->pairwise) snprintf(limb, sizeof limb, " limb loss: %.4f", r->losses.pairwise);
   snprintf(buf, size, "iteration: %ld loss: %.4f scmap loss: %.4f%s locref loss: %.4f%s lr: %s images/s: %.2f",

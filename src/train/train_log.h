@@ -1,7 +1,7 @@
 /* The training log lines DeepLabCut writes to train/log.txt (its logging set-up: "%(asctime)s
  * %(message)s" with "%Y-%m-%d %H:%M:%S" times, appended): "iteration: 1000 loss: 0.0123 scmap loss:
  * 0.0100 locref loss: 0.0023 lr: 0.005", the losses with 4 decimals and the rate as Python prints a
- * float; dlcc adds the images per second at the end. */
+ * float (dlcc_format_double_repr); dlcc adds the images per second at the end. */
 #ifndef DLCC_TRAIN_TRAIN_LOG_H
 #define DLCC_TRAIN_TRAIN_LOG_H
 
@@ -11,10 +11,6 @@
 #include <time.h>
 
 #include "nn/loss.h"
-
-/* A float as Python's repr writes it (the shortest digits that read back as v; fixed notation for
- * exponents -4 to 15 with at least one decimal, else d.ddde-XX): 0.005, 0.02, 1e-05, 100.0. */
-void dlcc_train_py_float(double v, char *buf, size_t size);
 
 /* What one display line reports. */
 typedef struct dlcc_train_log_record {

@@ -77,7 +77,8 @@ typedef struct dlcc_train_options {
   void *user;
 } dlcc_train_options;
 
-/* Shuffle 1, training-set index 0, pose_cfg's iterations, 1 worker per DLCC_TRAIN_DEFAULT_WORKERS, f32. */
+/* Shuffle 1, training-set index 0, pose_cfg's iterations, display_iters and save_iters, the default
+ * threads and workers, f32, the full-size network, no stop flag, no progress reports. */
 void dlcc_train_options_default(dlcc_train_options *opt);
 
 typedef struct dlcc_train_result {
@@ -94,9 +95,10 @@ typedef struct dlcc_train_result {
  * train yet (multi-animal, pairwise, a stride other than 8, bf16), init_weights names a .safetensors
  * file that is missing or does not fit, the train folder already holds snapshots and resume is off,
  * or resume is on and it holds none. During training, a batch the loader cannot make (an image out of
- * the input-size bounds) stops with the loader's message. Notes: random initialisation, augmentations
- * the pose_cfg switches on that dlcc does not apply yet, overrides. result (freed with
- * dlcc_train_result_free) is filled also after an interruption. */
+ * the input-size bounds) stops with the loader's message (a snapshot keeps the iterations done). Notes:
+ * random initialisation (and its batch norm), augmentations the pose_cfg switches on that dlcc does
+ * not apply yet, resuming. result (freed with dlcc_train_result_free) is filled also after a failure
+ * or an interruption. */
 dlcc_status dlcc_train_run(const dlcc_train_options *opt, dlcc_train_result *result, dlcc_notes *notes,
                            dlcc_error *err);
 
