@@ -64,8 +64,6 @@ typedef struct trainer {
   bool log_failed;
   float *out[DLCC_NN_HEADS], *grad[DLCC_NN_HEADS];
   size_t cap[DLCC_NN_HEADS];
-  float *padded;              /* the batch's images padded to multiples of DLCC_TRAIN_PAD */
-  size_t padded_cap;
   display_window window;
   double start_s, pace_s;     /* loop start; seconds per iteration, smoothed */
   size_t images;              /* trained on by this run */
@@ -73,9 +71,6 @@ typedef struct trainer {
   char *snapshot;             /* the last written */
   long snapshot_iteration;
 } trainer;
-
-/* Batch images are padded to multiples of this (see pad_images). */
-enum { DLCC_TRAIN_PAD = 16 };
 
 static double now_s(void) {
   struct timespec ts;
@@ -448,36 +443,6 @@ static dlcc_status compute_losses(trainer *t, const dlcc_train_batch *b, const i
   return st ? st : dlcc_nn_total_loss(&t->loss_spec, &lb, losses, err);
 }
 
-/* Scale jitter gives nearly every batch a new size, and oneDNN compiles its kernels for each new
- * shape (seconds for a ResNet-50 step), so the images are padded on the right and at the bottom to
- * multiples of 16 with the mean pixel, i.e. zeros once centred, as a convolution pads. The score
- * map, 2 x ceil(side / 16) cells, and the targets do not change; a few hundred sizes become a few
- * dozen, which the layers' plan caches hold. */
-static dlcc_status pad_images(trainer *t, const dlcc_train_batch *b, int64_t dims[4], const float **images,
-                              dlcc_error *err) {
-  int64_t width = (b->width + DLCC_TRAIN_PAD - 1) / DLCC_TRAIN_PAD * DLCC_TRAIN_PAD;
-  int64_t height = (b->height + DLCC_TRAIN_PAD - 1) / DLCC_TRAIN_PAD * DLCC_TRAIN_PAD;
-  dims[0] = (int64_t)b->n, dims[1] = 3, dims[2] = height, dims[3] = width;
-  *images = b->inputs;
-  if (width == b->width && height == b->height) return DLCC_OK;
-  size_t plane = (size_t)(width * height), count = b->n * 3 * plane;
-  if (count > t->padded_cap) {
-    float *bigger = realloc(t->padded, count * sizeof *bigger);
-    if (!bigger) return out_of_memory(err);
-    t->padded = bigger;
-    t->padded_cap = count;
-  }
-  for (size_t image = 0; image < b->n * 3; image++) {
-    float *dst = t->padded + image * plane, fill = (float)t->cfg.mean_pixel[image % 3];
-    const float *src = b->inputs + image * (size_t)b->width * (size_t)b->height;
-    for (int64_t y = 0; y < height; y++)
-      for (int64_t x = 0; x < width; x++)
-        dst[y * width + x] = y < b->height && x < b->width ? src[y * b->width + x] : fill;
-  }
-  *images = t->padded;
-  return DLCC_OK;
-}
-
 /* One training iteration. *from_loader tells whether a failure was the loader's (a batch that could
  * not be made) rather than the network's. */
 static dlcc_status train_step(trainer *t, long iteration, dlcc_nn_losses *losses, size_t *images,
@@ -486,10 +451,9 @@ static dlcc_status train_step(trainer *t, long iteration, dlcc_nn_losses *losses
   dlcc_status st = dlcc_train_loader_next(t->loader, &b, err);
   *from_loader = st != DLCC_OK;
   if (st) return st;
-  int64_t dims[4];
-  const float *inputs, *head_grads[DLCC_NN_HEADS] = {NULL};
-  st = pad_images(t, b, dims, &inputs, err);
-  if (!st) st = dlcc_nn_network_forward(t->net, t->engine, inputs, dims, DLCC_NN_TRAINING, err);
+  int64_t dims[4] = {(int64_t)b->n, 3, b->height, b->width};
+  const float *head_grads[DLCC_NN_HEADS] = {NULL};
+  st = dlcc_nn_network_forward(t->net, t->engine, b->inputs, dims, DLCC_NN_TRAINING, err);
   if (!st) st = compute_losses(t, b, dims, losses, head_grads, err);
   if (!st) st = dlcc_nn_network_backward(t->net, t->engine, head_grads, err);
   if (!st) st = dlcc_nn_optimizer_step(&t->optim, &t->net->params, dlcc_nn_learning_rate(&t->cfg, iteration), err);
@@ -637,7 +601,6 @@ static void tear_down(trainer *t) {
   free(t->pose_cfg_path);
   free(t->init_path);
   free(t->snapshot);
-  free(t->padded);
 }
 
 dlcc_status dlcc_train_run(const dlcc_train_options *opt, dlcc_train_result *result, dlcc_notes *notes,
