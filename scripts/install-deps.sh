@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libdnnl-dev
+  # Debian's oneDNN is built with its OpenCL GPU runtime: its CMake package looks for OpenCL,
+  # which libdnnl-dev only recommends.
+  ocl-icd-opencl-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   libyaml-dev libpng-dev libjpeg62-turbo-dev
   libcjson-dev
