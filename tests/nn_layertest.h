@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn/engine.h"
 #include "nn/safetensors.h"
@@ -133,6 +134,18 @@ static inline bool lt_cpu_has_bf16(const char **isa) {
   dlcc_nn_engine_free(probe);
   *isa = info.isa;
   return info.bf16_available;
+}
+
+/* The channel-blocked layout oneDNN's kernels use on this CPU: 16 channels per block from AVX-512 on,
+ * 8 below. (oneDNN 2.6.3's binary add computes wrong values on the other block size: nChw16c on
+ * AVX2, and overruns nChw8c buffers on AVX-512; dlcc's tensors never hold a foreign block size.) */
+static inline dnnl_format_tag_t lt_native_blocked_tag(const char **layout_suffix) {
+  dlcc_nn_engine *probe = lt_engine();
+  dlcc_nn_cpu_info info = dlcc_nn_cpu_info_get(probe);
+  dlcc_nn_engine_free(probe);
+  bool avx512 = strncmp(info.isa, "avx512", 6) == 0;
+  *layout_suffix = avx512 ? "aBcd16b" : "aBcd8b";
+  return avx512 ? dnnl_nChw16c : dnnl_nChw8c;
 }
 
 /* Imports plain f32 v into t as bf16. */

@@ -195,8 +195,12 @@ static void test_inputs_in_different_layouts_give_the_first_inputs_layout(void *
     want[i] = fmaxf(a[i] + b[i], 0);
     want_dx[i] = want[i] > 0 ? g[i] : 0;
   }
-  const dnnl_format_tag_t tags[2][2] = {{dnnl_nChw8c, dnnl_nchw}, {dnnl_nchw, dnnl_nhwc}};
-  const char *layouts[2] = {"2x5x3x4 f32 aBcd8b", "2x5x3x4 f32 abcd"};
+  const char *block;
+  const dnnl_format_tag_t blocked = lt_native_blocked_tag(&block);
+  const dnnl_format_tag_t tags[2][2] = {{blocked, dnnl_nchw}, {dnnl_nchw, dnnl_nhwc}};
+  char blocked_layout[64];
+  snprintf(blocked_layout, sizeof blocked_layout, "2x5x3x4 f32 %s", block);
+  const char *layouts[2] = {blocked_layout, "2x5x3x4 f32 abcd"};
   for (int k = 0; k < 2; k++) {
     rig r;
     rig_open(&r, true);

@@ -134,7 +134,12 @@ static void test_small_resnet_in_bf16_tracks_pytorch(void **state) {
       free(want);
     }
     nt_backward(net, e, g);
-    double worst_grad = 0;
+    /* Gradients are compared by their direction and size (L2), not element by element: the fixture's
+     * random head gradients make each weight's gradient a sum of many terms of both signs, whose
+     * cancellation amplifies bf16's 0.4% rounding of activations and their gradients. PyTorch 1.13's
+     * bf16 autocast on this fixture (AVX-512 bf16 CPU) is as far from the float64 reference: heads
+     * 0.0125, gradients 0.129 overall and 0.383 in the worst tensor; the bounds are 1.5x those. */
+    double diff2 = 0, norm2 = 0, worst_tensor = 0;
     for (size_t i = 0; i < net->params.count; i++) {
       const dlcc_nn_param *p = &net->params.items[i];
       if (p->kind == DLCC_NN_PARAM_STATE) continue;
@@ -142,12 +147,22 @@ static void test_small_resnet_in_bf16_tracks_pytorch(void **state) {
       size_t n;
       snprintf(name, sizeof name, "grad.%s", p->name);
       float *want = nt_read(st, name, &n);
-      worst_grad = fmax(worst_grad, lt_relative_error(dlcc_nn_param_grads(&net->params, i), want, n));
+      const float *got = dlcc_nn_param_grads(&net->params, i);
+      double d = 0, b = 0;
+      for (size_t j = 0; j < n; j++) {
+        d += ((double)got[j] - want[j]) * ((double)got[j] - want[j]);
+        b += (double)want[j] * want[j];
+      }
+      diff2 += d, norm2 += b;
+      worst_tensor = fmax(worst_tensor, b > 0 ? sqrt(d / b) : sqrt(d));
       free(want);
     }
-    print_message("bf16 on %s: heads %.2g, parameter gradients %.2g (relative)\n", isa, worst, worst_grad);
-    assert_true(worst < 3e-2);
-    assert_true(worst_grad < 1e-1);
+    double overall = sqrt(diff2 / norm2);
+    print_message("bf16 on %s: heads %.2g (max relative), parameter gradients %.2g overall, %.2g in the worst "
+                  "tensor (relative L2)\n", isa, worst, overall, worst_tensor);
+    assert_true(worst < 0.019);
+    assert_true(overall < 0.19);
+    assert_true(worst_tensor < 0.57);
     nt_free_heads(g);
   }
   free(x);
@@ -185,26 +200,33 @@ static void test_small_resnet_gradients_match_finite_differences(void **state) {
     {"layer4.1.conv2.weight", 13}, {"layer4.1.bn3.weight", 7}, {"part_pred.bias", 2}, {"locref.weight", 11},
     {"pairwise_pred.weight", 30}, {"intermediate_part_pred.weight", 9},
   };
-  /* f32 rounding of the loss against ReLU and max-pool kinks: eps 1e-3 leaves both a few percent
-   * (PyTorch's fixture checks these gradients to 1e-4; this proves them without it) */
-  const double eps = 1e-3;
+  /* f32 rounding of the loss (small eps) fights ReLU and max-pool kinks (large eps): either can
+   * leave one step a few percent off, and which one depends on the CPU's accumulation order (AVX2
+   * and AVX-512 kernels differ), so a probe passes when one of three steps agrees within 5%. A
+   * wrong gradient disagrees at every step. (PyTorch's fixture checks these gradients to 1e-4.) */
+  const double steps[] = {1e-3, 3e-3, 3e-4};
   for (size_t k = 0; k < sizeof probes / sizeof probes[0]; k++) {
     long idx = nt_param(net, probes[k].param);
     float *v = dlcc_nn_param_values(&net->params, (size_t)idx) + probes[k].element;
-    double analytic = dlcc_nn_param_grads(&net->params, (size_t)idx)[probes[k].element], loss[2];
+    double analytic = dlcc_nn_param_grads(&net->params, (size_t)idx)[probes[k].element], numeric[3];
     float saved = *v;
-    for (int side = 0; side < 2; side++) {
-      *v = saved + (float)(side ? -eps : eps);
-      dlcc_nn_params_changed(&net->params);
-      nt_forward(net, e, x, dims, DLCC_NN_INFERENCE);
-      loss[side] = nt_linear_loss(net, e, g);
+    bool agrees = false;
+    for (size_t s = 0; s < 3 && !agrees; s++) {
+      double loss[2];
+      for (int side = 0; side < 2; side++) {
+        *v = saved + (float)(side ? -steps[s] : steps[s]);
+        dlcc_nn_params_changed(&net->params);
+        nt_forward(net, e, x, dims, DLCC_NN_INFERENCE);
+        loss[side] = nt_linear_loss(net, e, g);
+      }
+      numeric[s] = (loss[0] - loss[1]) / (2 * steps[s]);
+      agrees = fabs(numeric[s] - analytic) <= 5e-2 * fmax(fabs(analytic), 1e-2);
     }
     *v = saved;
     dlcc_nn_params_changed(&net->params);
-    double numeric = (loss[0] - loss[1]) / (2 * eps);
-    if (fabs(numeric - analytic) > 5e-2 * fmax(fabs(analytic), 1e-2))
-      fail_msg("%s[%zu]: backward %.6g, finite differences %.6g", probes[k].param, probes[k].element, analytic,
-               numeric);
+    if (!agrees)
+      fail_msg("%s[%zu]: backward %.6g, finite differences %.6g, %.6g, %.6g (steps 1e-3, 3e-3, 3e-4)",
+               probes[k].param, probes[k].element, analytic, numeric[0], numeric[1], numeric[2]);
   }
   nt_free_heads(g);
   free(x);
