@@ -168,6 +168,12 @@ static char *snapshot_file(const project *p, int shuffle, long iteration) {
   return path;
 }
 
+static char *stats_file(const project *p, int shuffle) {
+  char *dir = train_dir(p, shuffle), *path = dlcc_path_join(dir, "learning_stats.csv");
+  free(dir);
+  return path;
+}
+
 static bool snapshot_exists(const project *p, int shuffle, long iteration) {
   char *path = snapshot_file(p, shuffle, iteration);
   bool found = dlcc_path_is_file(path);
@@ -241,6 +247,14 @@ static void test_log_lines_and_snapshots_follow_deeplabcuts_schedule(void **stat
   const char *at = strstr(log, "iteration: 2 loss: ");
   assert_non_null(at);
   assert_true(at - log >= 20 && at[-1] == ' ' && at[-4] == ':' && at[-7] == ':' && at[-10] == ' ' && at[-13] == '-');
+  /* learning_stats.csv: DeepLabCut's "{it}, {loss:.5f}, {lr}" at each display */
+  char *stats_path = dlcc_path_join(result.train_dir, "learning_stats.csv");
+  char *stats = test_read_file(stats_path, NULL), want[256];
+  snprintf(want, sizeof want, "2, %.5f, 0.005\n4, %.5f, 0.005\n6, %.5f, 0.001\n", s.display_losses[0].total,
+           s.display_losses[1].total, s.display_losses[2].total);
+  assert_string_equal(stats, want);
+  free(stats);
+  free(stats_path);
   assert_true(notes_contain(&notes, "starts from random weights (seed 1)"));
   assert_true(notes_contain(&notes, "batch norm layers train with batch statistics"));
   assert_true(notes_contain(&notes, "cropratio 0.4 (CropAndPad"));
@@ -296,10 +310,12 @@ static void test_stop_and_resume_give_the_weights_of_a_straight_run(void **state
   for (int k = 1; k <= 3; k++) edit_pose_cfg(&p, k, NULL);
   seen straight = {0};
   dlcc_train_options opt = small_options(&p, 1, 8, &straight);
+  opt.display_iters = 1;
   run_ok(&opt, NULL);
 
   seen stopped = {.stop_after = 3};
   opt = small_options(&p, 2, 8, &stopped);
+  opt.display_iters = 1;
   dlcc_train_result result;
   dlcc_error err;
   assert_int_equal(run(&opt, &result, NULL, &err), DLCC_ERR_INTERRUPTED);
@@ -312,6 +328,7 @@ static void test_stop_and_resume_give_the_weights_of_a_straight_run(void **state
   dlcc_train_result_free(&result);
   seen resumed = {0};
   opt = small_options(&p, 2, 8, &resumed);
+  opt.display_iters = 1;
   opt.resume = true;
   dlcc_notes notes = {0};
   run_ok(&opt, &notes);
@@ -323,8 +340,10 @@ static void test_stop_and_resume_give_the_weights_of_a_straight_run(void **state
 
   seen half = {0};
   opt = small_options(&p, 3, 4, &half);
+  opt.display_iters = 1;
   run_ok(&opt, NULL);
   opt = small_options(&p, 3, 8, &half);
+  opt.display_iters = 1;
   opt.resume = true;
   run_ok(&opt, NULL);
 
@@ -332,6 +351,20 @@ static void test_stop_and_resume_give_the_weights_of_a_straight_run(void **state
   assert_same_file(a, b);
   assert_same_file(a, c);
   free(a);
+  /* learning_stats.csv goes on after a resume: the same rows (iterations 1 to 8) as the straight run's */
+  char *straight_path = stats_file(&p, 1), *rows = test_read_file(straight_path, NULL);
+  int lines = 0;
+  for (const char *c = rows; *c; c++) lines += *c == '\n';
+  assert_int_equal(lines, 8);
+  assert_true(strncmp(rows, "1, ", 3) == 0);
+  free(rows);
+  free(straight_path);
+  for (int k = 2; k <= 3; k++) {
+    char *straight_stats = stats_file(&p, 1), *resumed_stats = stats_file(&p, k);
+    assert_same_file(straight_stats, resumed_stats);
+    free(straight_stats);
+    free(resumed_stats);
+  }
   free(b);
   free(c);
   free(snap3);

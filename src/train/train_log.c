@@ -20,3 +20,9 @@ bool dlcc_train_log_append(FILE *log, time_t when, const char *message) {
     snprintf(stamp, sizeof stamp, "%lld", (long long)when);
   return fprintf(log, "%s %s\n", stamp, message) > 0 && fflush(log) == 0;
 }
+
+bool dlcc_train_stats_append(FILE *stats, const dlcc_train_log_record *r) {
+  char lr[32];
+  dlcc_format_double_repr(r->lr, lr);
+  return fprintf(stats, "%ld, %.5f, %s\n", r->iteration, r->losses.total, lr) > 0 && fflush(stats) == 0;
+}

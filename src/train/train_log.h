@@ -1,7 +1,8 @@
 /* The training log lines DeepLabCut writes to train/log.txt (its logging set-up: "%(asctime)s
  * %(message)s" with "%Y-%m-%d %H:%M:%S" times, appended): "iteration: 1000 loss: 0.0123 scmap loss:
  * 0.0100 locref loss: 0.0023 lr: 0.005", the losses with 4 decimals and the rate as Python prints a
- * float (dlcc_format_double_repr); dlcc adds the images per second at the end. */
+ * float (dlcc_format_double_repr); dlcc adds the images per second at the end. Also the rows of
+ * train/learning_stats.csv. */
 #ifndef DLCC_TRAIN_TRAIN_LOG_H
 #define DLCC_TRAIN_TRAIN_LOG_H
 
@@ -30,5 +31,9 @@ void dlcc_train_log_format(const dlcc_train_log_record *r, char *buf, size_t siz
 /* Writes "<local time as %Y-%m-%d %H:%M:%S> <message>\n" to log and flushes it; false when that
  * fails. */
 bool dlcc_train_log_append(FILE *log, time_t when, const char *message);
+
+/* Appends "<iteration>, <loss with 5 decimals>, <lr as Python prints it>\n" to learning_stats.csv,
+ * the line DeepLabCut's TensorFlow train writes at each display, and flushes; false on failure. */
+bool dlcc_train_stats_append(FILE *stats, const dlcc_train_log_record *r);
 
 #endif

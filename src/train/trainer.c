@@ -60,7 +60,7 @@ typedef struct trainer {
    * (that seed, k), so it never advances and the snapshot's copy restarts the same batches. */
   dlcc_rng rng;
   long first, last, display_iters, save_iters;
-  FILE *log;
+  FILE *log, *stats;          /* log.txt, learning_stats.csv */
   bool log_failed;
   float *out[DLCC_NN_HEADS], *grad[DLCC_NN_HEADS];
   size_t cap[DLCC_NN_HEADS];
@@ -322,19 +322,28 @@ static dlcc_status start_data(trainer *t, dlcc_error *err) {
   return dlcc_train_loader_start(&t->loader, &t->data, &t->cfg, &lo, err);
 }
 
-static dlcc_status open_log(trainer *t, dlcc_error *err) {
-  char *path = dlcc_path_join(t->train_dir, "log.txt");
+static dlcc_status open_in_train_dir(trainer *t, const char *name, const char *mode, FILE **f, dlcc_error *err) {
+  char *path = dlcc_path_join(t->train_dir, name);
   if (!path) return out_of_memory(err);
-  t->log = fopen(path, "a");
-  dlcc_status st = t->log ? DLCC_OK : dlcc_fail(err, DLCC_ERR_IO, "cannot append to %s: %s", path, strerror(errno));
+  *f = fopen(path, mode);
+  dlcc_status st = *f ? DLCC_OK : dlcc_fail(err, DLCC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
   free(path);
   return st;
 }
 
-static void write_log(trainer *t, const char *message) {
-  if (t->log_failed || dlcc_train_log_append(t->log, time(NULL), message)) return;
+/* log.txt is appended to, as DeepLabCut's logging does; learning_stats.csv starts afresh with a new
+ * training run, as DeepLabCut's does, and goes on after a resume. */
+static dlcc_status open_log(trainer *t, dlcc_error *err) {
+  dlcc_status st = open_in_train_dir(t, "log.txt", "a", &t->log, err);
+  return st ? st : open_in_train_dir(t, "learning_stats.csv", t->first > 0 ? "a" : "w", &t->stats, err);
+}
+
+static void write_log(trainer *t, const char *message, const dlcc_train_log_record *stats) {
+  if (t->log_failed || (dlcc_train_log_append(t->log, time(NULL), message) &&
+                        (!stats || dlcc_train_stats_append(t->stats, stats))))
+    return;
   t->log_failed = true;
-  dlcc_notes_add(t->notes, "could not append to %s/log.txt (disk full?); the log stops there", t->train_dir);
+  dlcc_notes_add(t->notes, "could not append to log.txt or learning_stats.csv in %s (disk full?); the logs stop there", t->train_dir);
 }
 
 /* ---- reporting ---- */
@@ -380,7 +389,7 @@ static void display(trainer *t, long iteration) {
   scale_losses(&r.losses, 1.0 / (double)w->iterations);
   char line[512];
   dlcc_train_log_format(&r, line, sizeof line);
-  write_log(t, line);
+  write_log(t, line, &r);
   dlcc_train_progress p = progress_of(t, DLCC_TRAIN_DISPLAY, iteration);
   p.losses = r.losses;
   p.images_per_s = r.images_per_s;
@@ -570,7 +579,7 @@ static dlcc_status set_up(trainer *t, dlcc_error *err) {
   char line[256];
   snprintf(line, sizeof line, "dlcc: training %s, iterations %ld to %ld, batch_size %d", t->net->desc.net_type,
            t->first, t->last, t->cfg.batch_size);
-  write_log(t, line);
+  write_log(t, line, NULL);
   return DLCC_OK;
 }
 
@@ -588,6 +597,7 @@ static void tear_down(trainer *t) {
   dlcc_train_loader_stop(t->loader);
   dlcc_train_dataset_free(&t->data);
   if (t->log) fclose(t->log);
+  if (t->stats) fclose(t->stats);
   for (int h = 0; h < DLCC_NN_HEADS; h++) {
     free(t->out[h]);
     free(t->grad[h]);
