@@ -72,6 +72,7 @@ dlcc="$build/dlcc"
 tmp=$(mktemp -d)
 if [ $keep = 1 ]; then echo "temporary project: $tmp/project" >&2; else trap 'rm -rf "$tmp"' EXIT; fi
 cp -r "$project" "$tmp/project"
+chmod -R u+w "$tmp/project"  # a read-only source stays read-only in a copy, and dlcc writes into it
 config="$tmp/project/config.yaml"
 
 "$dlcc" create-training-dataset "$config" --shuffle 1 --net-type "$net" >"$tmp/create.out" 2>&1 ||
@@ -124,10 +125,14 @@ fi
 if [[ $engines == *pytorch* ]]; then
   if ! "$python" -c 'import torch' 2>/dev/null; then
     echo "pytorch $net: not installed in $python"
-  elif ! "$python" "$root/bench/openfield_torch.py" "$tmp/project" --shuffle 1 --iters "$iters" \
-         --threads "$threads" --seed "$seed" --display-iters "$display" >"$tmp/torch.out" 2>"$tmp/torch.err"; then
-    echo "pytorch $net: failed: $(tail -n 1 "$tmp/torch.err")"
   else
+    rc=0
+    "$python" "$root/bench/openfield_torch.py" "$tmp/project" --shuffle 1 --iters "$iters" --threads "$threads" \
+      --seed "$seed" --display-iters "$display" >"$tmp/torch.out" 2>"$tmp/torch.err" || rc=$?
+  fi
+  if [ -f "$tmp/torch.err" ] && [ "$rc" != 0 ]; then
+    echo "pytorch $net: failed (exit status $rc$([ "$rc" -gt 128 ] && echo ", signal $((rc - 128))")): $(tail -n 1 "$tmp/torch.err")"
+  elif [ -f "$tmp/torch.err" ]; then
     grep '^iteration:' "$tmp/torch.err" | sed 's/^/pytorch /' >&2 || true
     torch_line=$(grep '^pytorch ' "$tmp/torch.out")
     echo "$torch_line"

@@ -303,7 +303,8 @@ def predict(cfg, model, img):
     out = model(torch.from_numpy(np.asarray(img, np.float32).transpose(2, 0, 1)).unsqueeze(0))
     logits = out["part_pred"][0].numpy()
     joints, map_h, map_w = logits.shape
-    probs = (np.float32(1) / (np.float32(1) + np.exp(-logits))).reshape(joints, -1)
+    with np.errstate(over="ignore"):  # exp overflows to inf for logits below -88: the sigmoid is 0, as expf's
+        probs = (np.float32(1) / (np.float32(1) + np.exp(-logits))).reshape(joints, -1)
     best = probs.argmax(axis=1)
     cy, cx = best // map_w, best % map_w
     stride = cfg["stride"]
