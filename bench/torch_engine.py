@@ -24,12 +24,11 @@ import torch.nn as nn
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tools"))
 import torch_pose_nets  # noqa: E402
 
-# The same numbers as bench_engine.c: openfield's 4 body parts, pose_cfg's first multi_step rate,
-# locref_loss_weight, and the momentum of DeepLabCut's MobileNetV2 batch norm (slim's decay 0.997).
+# The same numbers as bench_engine.c: openfield's 4 body parts, pose_cfg's first multi_step rate and
+# locref_loss_weight (MobileNetV2's batch-norm momentum comes with torch_pose_nets.make_pose_net).
 JOINTS = 4
 LR = 0.005
 LOCREF_WEIGHT = 0.05
-MOBILENET_BN_MOMENTUM = 0.003
 
 
 def parse_args():
@@ -50,31 +49,14 @@ def parse_args():
 
 
 def build(net_type):
-    """The network with dlcc's initialisation (torchvision's: Kaiming normal fan_out, batch norm
-    identity; the heads Xavier uniform, zero bias) and, for ResNets, torchvision's
-    zero_init_residual, as bench_engine.c does (frozen batch norm on random weights otherwise
-    overflows within a step)."""
-    if net_type in torch_pose_nets.RESNET_BLOCKS:
-        model = torch_pose_nets.PoseResNet(torch_pose_nets.RESNET_BLOCKS[net_type], part=JOINTS, locref=2 * JOINTS)
-    elif net_type in torch_pose_nets.MOBILENET_WIDTHS:
-        model = torch_pose_nets.PoseMobileNetV2(torch_pose_nets.MOBILENET_WIDTHS[net_type], part=JOINTS,
-                                                locref=2 * JOINTS)
-    else:
-        sys.exit(f"torch_engine.py: unknown net {net_type}")
-    for m in model.modules():
-        if isinstance(m, torch_pose_nets.TFSameDeconv):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-            if net_type in torch_pose_nets.MOBILENET_WIDTHS:
-                m.momentum = MOBILENET_BN_MOMENTUM
-        if isinstance(m, torch_pose_nets.Bottleneck):
-            nn.init.zeros_(m.bn3.weight)
-    return model
+    """The network with dlcc's initialisation (tools/torch_pose_nets.py's init_like_dlcc) and, for
+    ResNets, torchvision's zero_init_residual, as bench_engine.c does (frozen batch norm on random
+    weights otherwise overflows within a step)."""
+    try:
+        model = torch_pose_nets.make_pose_net(net_type, JOINTS)
+    except ValueError as e:
+        sys.exit(f"torch_engine.py: {e}")
+    return torch_pose_nets.init_like_dlcc(model, zero_init_residual=True)
 
 
 def machine_busy_seconds():

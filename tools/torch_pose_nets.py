@@ -225,3 +225,43 @@ class PoseMobileNetV2(nn.Module):
         if interm is not None:
             out["intermediate_part_pred"] = self.intermediate_part_pred(interm)
         return out
+
+
+# The momentum (PyTorch's convention: the weight of the new batch) of DeepLabCut's MobileNetV2 batch
+# norm, slim's decay 0.997, as src/nn/network.c sets it; ResNets keep PyTorch's 0.1.
+MOBILENET_BN_MOMENTUM = 0.003
+
+
+def make_pose_net(net_type, joints, locref=True):
+    """The network dlcc builds for net_type with `joints` body parts (part_pred and, when locref, the
+    locref head), batch-norm momentum as dlcc's."""
+    if net_type in RESNET_BLOCKS:
+        return PoseResNet(RESNET_BLOCKS[net_type], part=joints, locref=2 * joints if locref else 0)
+    if net_type in MOBILENET_WIDTHS:
+        model = PoseMobileNetV2(MOBILENET_WIDTHS[net_type], part=joints, locref=2 * joints if locref else 0)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.momentum = MOBILENET_BN_MOMENTUM
+        return model
+    raise ValueError(f"unknown net_type {net_type}: use one of {', '.join(list(RESNET_BLOCKS) + list(MOBILENET_WIDTHS))}")
+
+
+def init_like_dlcc(model, zero_init_residual=False):
+    """dlcc's random initialisation (src/nn/init.c, dlcc_nn_network_init_random): convolution weights
+    Kaiming normal with fan_out (std sqrt(2 / (out_channels * kh * kw))), batch norm the identity, the
+    heads (TensorFlow's conv2d_transpose) Xavier uniform with zero bias. zero_init_residual sets each
+    Bottleneck's bn3 scale to 0 (torchvision's option, which bench/bench_engine.c uses; dlcc train
+    does not)."""
+    for m in model.modules():
+        if isinstance(m, TFSameDeconv):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+            m.reset_running_stats()
+        if zero_init_residual and isinstance(m, Bottleneck):
+            nn.init.zeros_(m.bn3.weight)
+    return model
