@@ -343,7 +343,8 @@ static void write_log(trainer *t, const char *message, const dlcc_train_log_reco
                         (!stats || dlcc_train_stats_append(t->stats, stats))))
     return;
   t->log_failed = true;
-  dlcc_notes_add(t->notes, "could not append to log.txt or learning_stats.csv in %s (disk full?); the logs stop there", t->train_dir);
+  dlcc_notes_add(t->notes, "could not append to log.txt or learning_stats.csv in %s (disk full?); the logs stop there",
+                 t->train_dir);
 }
 
 /* ---- reporting ---- */
