@@ -128,10 +128,16 @@ static inline void lt_expect_close(const dlcc_safetensors *st, const char *name,
 /* ---- bf16 --------------------------------------------------------------------------------- */
 
 /* Whether oneDNN has bf16 kernels on this CPU; *isa names the CPU's instruction set. */
-static inline bool lt_cpu_has_bf16(const char **isa) {
+/* What oneDNN dispatches to here, read through a throw-away engine. */
+static inline dlcc_nn_cpu_info lt_cpu_info(void) {
   dlcc_nn_engine *probe = lt_engine();
   dlcc_nn_cpu_info info = dlcc_nn_cpu_info_get(probe);
   dlcc_nn_engine_free(probe);
+  return info;
+}
+
+static inline bool lt_cpu_has_bf16(const char **isa) {
+  dlcc_nn_cpu_info info = lt_cpu_info();
   *isa = info.isa;
   return info.bf16_available;
 }
@@ -140,10 +146,7 @@ static inline bool lt_cpu_has_bf16(const char **isa) {
  * 8 below. (oneDNN 2.6.3's binary add computes wrong values on the other block size: nChw16c on
  * AVX2, and overruns nChw8c buffers on AVX-512; dlcc's tensors never hold a foreign block size.) */
 static inline dnnl_format_tag_t lt_native_blocked_tag(const char **layout_suffix) {
-  dlcc_nn_engine *probe = lt_engine();
-  dlcc_nn_cpu_info info = dlcc_nn_cpu_info_get(probe);
-  dlcc_nn_engine_free(probe);
-  bool avx512 = strncmp(info.isa, "avx512", 6) == 0;
+  bool avx512 = strncmp(lt_cpu_info().isa, "avx512", 6) == 0;
   *layout_suffix = avx512 ? "aBcd16b" : "aBcd8b";
   return avx512 ? dnnl_nChw16c : dnnl_nChw8c;
 }
