@@ -1,5 +1,5 @@
 /* `dlcc analyze-videos CONFIG VIDEO... [--shuffle K] [--trainingsetindex I] [--batch-size B] [--snapshot N]
- * [--destfolder D]`. */
+ * [--destfolder D] [--precision P]`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@ static const char *const VERB = "analyze-videos";
 static void print_help(void) {
   printf(
       "usage: dlcc analyze-videos CONFIG VIDEO... [--shuffle K] [--trainingsetindex I] [--batch-size B]\n"
-      "                           [--snapshot N] [--destfolder D]\n\n"
+      "                           [--snapshot N] [--destfolder D] [--precision P]\n\n"
       "Decodes each video (any format FFmpeg reads), predicts every frame with a trained single-animal network\n"
       "and writes, next to the video (or in --destfolder), as DeepLabCut does:\n"
       "  <video><scorer>.csv         x, y, likelihood per body part, one row per decoded frame\n"
@@ -30,7 +30,8 @@ static void print_help(void) {
       "  --batch-size B       frames per forward pass (default: config.yaml's batch_size)\n"
       "  --snapshot N         the snapshot of iteration N (train/snapshot-N.safetensors); default:\n"
       "                       config.yaml's snapshotindex (-1 the last, k the k-th from 0; all: the last)\n"
-      "  --destfolder D       write the outputs into folder D instead of next to each video\n");
+      "  --destfolder D       write the outputs into folder D instead of next to each video\n"
+      CLI_PRECISION_HELP);
 }
 
 typedef struct analyze_args {
@@ -49,6 +50,7 @@ static int parse_args(int argc, char **argv, analyze_args *a) {
                                           {"batch-size", required_argument, 0, 'b'},
                                           {"snapshot", required_argument, 0, 's'},
                                           {"destfolder", required_argument, 0, 'd'},
+                                          {"precision", required_argument, 0, 'P'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
   *a = (analyze_args){.model = {.shuffle = 1, .snapshot_iteration = DLCC_MODEL_SNAPSHOT_FROM_CONFIG}};
@@ -75,6 +77,9 @@ static int parse_args(int argc, char **argv, analyze_args *a) {
         a->model.snapshot_iteration = v;
         break;
       case 'd': a->destfolder = optarg; break;
+      case 'P':
+        if (!cli_parse_precision(VERB, optarg, &a->model.precision)) return CLI_USAGE;
+        break;
       case 'h': print_help(); return -1;
       default: return cli_option_error(VERB, c, argv);
     }
@@ -116,9 +121,9 @@ static int analyze_all(dlcc_model *m, const dlcc_project_config *cfg, const anal
   dlcc_error err;
   if (dlcc_nn_engine_create(&engine, 0, &err)) return cli_report_error(VERB, &err);
   char *scorer = dlcc_model_scorer(m, cfg);
-  printf("Analysing %d video%s with snapshot-%ld of shuffle %d (%s), batch size %d\n", a->n_videos,
+  printf("Analysing %d video%s with snapshot-%ld of shuffle %d (%s), batch size %d, %s\n", a->n_videos,
          a->n_videos == 1 ? "" : "s", dlcc_model_iteration(m), m->shuffle, scorer ? scorer : "?",
-         a->batch_size ? a->batch_size : cfg->batch_size);
+         a->batch_size ? a->batch_size : cfg->batch_size, dlcc_nn_dtype_name(m->net->desc.dtype));
   fflush(stdout);
   free(scorer);
   int failed = 0;

@@ -1,4 +1,4 @@
-/* `dlcc evaluate CONFIG [--shuffle K] [--trainingsetindex I] [--snapshot N] [--plot]`. */
+/* `dlcc evaluate CONFIG [--shuffle K] [--trainingsetindex I] [--snapshot N] [--plot] [--precision P]`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,8 @@ static const char *const VERB = "evaluate";
 
 static void print_help(void) {
   printf(
-      "usage: dlcc evaluate CONFIG [--shuffle K] [--trainingsetindex I] [--snapshot N] [--plot]\n\n"
+      "usage: dlcc evaluate CONFIG [--shuffle K] [--trainingsetindex I] [--snapshot N] [--plot]\n"
+      "                     [--precision P]\n\n"
       "Predicts every labeled image of the shuffle's merged CollectedData at its native size with a trained\n"
       "snapshot, and reports DeepLabCut's train and test errors (mean distance to the labels in pixels), with\n"
       "and without config.yaml's pcutoff, per body part and overall. Writes, as DeepLabCut's\n"
@@ -27,7 +28,8 @@ static void print_help(void) {
       "  --trainingsetindex I which TrainingFraction of config.yaml, counted from 0 (default 0)\n"
       "  --snapshot N         the snapshot of iteration N (train/snapshot-N.safetensors); default:\n"
       "                       config.yaml's snapshotindex (-1 the last, k the k-th from 0, all: every one)\n"
-      "  --plot               also draw labels (+) and predictions (dot, x below pcutoff) on each image\n");
+      "  --plot               also draw labels (+) and predictions (dot, x below pcutoff) on each image\n"
+      CLI_PRECISION_HELP);
 }
 
 typedef struct evaluate_args {
@@ -42,6 +44,7 @@ static int parse_args(int argc, char **argv, evaluate_args *a) {
                                           {"trainingsetindex", required_argument, 0, 't'},
                                           {"snapshot", required_argument, 0, 's'},
                                           {"plot", no_argument, 0, 'p'},
+                                          {"precision", required_argument, 0, 'P'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
   *a = (evaluate_args){.model = {.shuffle = 1, .snapshot_iteration = DLCC_MODEL_SNAPSHOT_FROM_CONFIG}};
@@ -64,6 +67,9 @@ static int parse_args(int argc, char **argv, evaluate_args *a) {
         a->model.snapshot_iteration = v;
         break;
       case 'p': a->plot = true; break;
+      case 'P':
+        if (!cli_parse_precision(VERB, optarg, &a->model.precision)) return CLI_USAGE;
+        break;
       case 'h': print_help(); return -1;
       default: return cli_option_error(VERB, c, argv);
     }

@@ -32,6 +32,13 @@ bool cli_parse_u64(const char *verb, const char *option, const char *text, uint6
   return true;
 }
 
+bool cli_parse_precision(const char *verb, const char *text, dlcc_nn_precision *out) {
+  dlcc_error err;
+  if (!dlcc_nn_precision_parse(text, out, &err)) return true;
+  fprintf(stderr, "dlcc %s: --precision: %s\n", verb, err.message);
+  return false;
+}
+
 int cli_report_error(const char *verb, const dlcc_error *err) {
   fprintf(stderr, "dlcc %s: error: %s\n", verb, err->message);
   return CLI_FAILED;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nn/tensor.h"
 #include "util/error.h"
 #include "util/notes.h"
 
@@ -31,6 +32,12 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
  * when text is not one. */
 bool cli_parse_int(const char *verb, const char *option, const char *text, long min, long max, long *out);
 bool cli_parse_u64(const char *verb, const char *option, const char *text, uint64_t *out);
+/* --precision auto|f32|bf16 */
+bool cli_parse_precision(const char *verb, const char *text, dlcc_nn_precision *out);
+/* What --precision says in --help. */
+#define CLI_PRECISION_HELP \
+  "  --precision P        f32, bf16, or auto (default): bf16 where the CPU computes it natively\n" \
+  "                       (AVX512-BF16 or AMX), f32 elsewhere\n"
 /* Prints "dlcc <verb>: error: <message>" to stderr and returns CLI_FAILED. */
 int cli_report_error(const char *verb, const dlcc_error *err);
 /* Prints each note as "note: ..." to stderr. */

@@ -190,6 +190,7 @@ static void add_dlcc_fields(cJSON *data, const dlcc_analysis_info *info, long fr
   cJSON_AddStringToObject(data, "video", info->video_path);
   add_string_or_null(data, "snapshot", info->snapshot);
   add_string_or_null(data, "net_type", info->net_type);
+  add_string_or_null(data, "precision", info->precision);
   cJSON_AddNumberToObject(data, "shuffle", info->shuffle);
   if (info->frames_in_container >= 0)
     cJSON_AddNumberToObject(data, "frames_in_container", (double)info->frames_in_container);

@@ -38,6 +38,7 @@ typedef struct dlcc_analysis_info {
   int crop[4];
   const char *snapshot;        /* the snapshot's path */
   const char *net_type;        /* pose_cfg net_type */
+  const char *precision;       /* the activations' data type, "f32" or "bf16" (a static string) */
   int iteration;               /* config.yaml iteration (active learning) */
   double train_fraction;
   int shuffle;

@@ -1,8 +1,10 @@
 /* `dlcc analyze-videos` for one video (see analyze_video.h), as DeepLabCut's analyze_videos with its
  * TensorFlow engine (GetPoseF): frames decoded in order, batch_size at a time through the network at
- * native size, poses appended to the analysis CSV; the last batch may be short. */
+ * native size, poses appended to the analysis CSV; the last batch may be short. A decoder thread fills
+ * the next batch while the network works on the current one. */
 #include "infer/analyze_video.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,19 @@ static double seconds_now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* A batch of decoded frames passed from the decoder thread to the network: while `full` the network
+ * owns it, else the decoder. */
+typedef struct frame_batch {
+  dlcc_image *frames;  /* opt->batch_size of them, the buffers reused */
+  int n;               /* frames decoded into it */
+  bool done;           /* the video ended after these */
+  dlcc_status status;  /* a decoding failure after these n frames, with its message */
+  dlcc_error err;
+  bool full;
+} frame_batch;
+
+#define BATCHES_IN_FLIGHT 2
+
 /* Everything one analysis holds while it runs. */
 typedef struct analysis_run {
   dlcc_model *m;
@@ -43,8 +58,11 @@ typedef struct analysis_run {
   dlcc_analysis_writer *writer;
   bool cropping;
   dlcc_crop_box box;
-  dlcc_image *batch;   /* opt->batch_size frames */
-  double *pose;        /* batch_size x num_joints x 3 */
+  frame_batch batches[BATCHES_IN_FLIGHT]; /* used in turn */
+  pthread_mutex_t lock;
+  pthread_cond_t changed;  /* a batch became full or empty, or stop was set */
+  bool stop;               /* the network side gave up: the decoder ends */
+  double *pose;            /* batch_size x num_joints x 3 */
   double start;
 } analysis_run;
 
@@ -80,6 +98,7 @@ static dlcc_status open_writer(analysis_run *run, const dlcc_project_config *cfg
       .crop = {cfg->x1, cfg->x2, cfg->y1, cfg->y2},
       .snapshot = m->snapshots[m->loaded].path,
       .net_type = m->pose_cfg.net_type,
+      .precision = dlcc_nn_dtype_name(m->net->desc.dtype),
       .iteration = cfg->iteration,
       .train_fraction = m->training_fraction,
       .shuffle = m->shuffle,
@@ -95,9 +114,10 @@ static dlcc_status open_run(analysis_run *run, const dlcc_project_config *cfg, d
     return dlcc_fail(err, DLCC_ERR_INVALID, "the batch size is %d; it must be 1 or more", run->opt->batch_size);
   size_t b = (size_t)run->opt->batch_size, joints = (size_t)run->m->predict.num_joints;
   run->scorer = dlcc_model_scorer(run->m, cfg);
-  run->batch = calloc(b, sizeof *run->batch);
+  bool ok = true;
+  for (int k = 0; k < BATCHES_IN_FLIGHT; k++) ok &= (run->batches[k].frames = calloc(b, sizeof(dlcc_image))) != NULL;
   run->pose = malloc(b * joints * 3 * sizeof *run->pose);
-  if (!run->scorer || !run->batch || !run->pose) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  if (!run->scorer || !ok || !run->pose) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   dlcc_status st = dlcc_video_reader_open(&run->reader, run->video_path, &res->video, err);
   run->cropping = cfg->cropping;
   if (!st && run->cropping) st = crop_box(cfg, &res->video, run->video_path, &run->box, err);
@@ -105,43 +125,101 @@ static dlcc_status open_run(analysis_run *run, const dlcc_project_config *cfg, d
   return st;
 }
 
-/* Decodes up to batch_size frames into run->batch: *n of them; *done at the end of the video. A
- * decoding failure is returned after the frames before it. */
-static dlcc_status read_batch(analysis_run *run, int *n, bool *done, dlcc_error *err) {
-  *n = 0;
-  *done = false;
-  while (*n < run->opt->batch_size) {
-    dlcc_status st = dlcc_video_reader_next(run->reader, &run->batch[*n], done, err);
-    if (st || *done) return st;
-    (*n)++;
+/* Decodes up to batch_size frames into b. A decoding failure is kept in b after the frames before it. */
+static void read_batch(analysis_run *run, frame_batch *b) {
+  b->n = 0;
+  b->done = false;
+  b->status = DLCC_OK;
+  while (b->n < run->opt->batch_size) {
+    b->status = dlcc_video_reader_next(run->reader, &b->frames[b->n], &b->done, &b->err);
+    if (b->status || b->done) return;
+    b->n++;
   }
-  return DLCC_OK;
+}
+
+/* The decoder thread: fills the batches in turn until the video ends, fails, or the network side
+ * stops. */
+static void *decode_batches(void *opaque) {
+  analysis_run *run = opaque;
+  for (int k = 0;; k = (k + 1) % BATCHES_IN_FLIGHT) {
+    frame_batch *b = &run->batches[k];
+    pthread_mutex_lock(&run->lock);
+    while (b->full && !run->stop) pthread_cond_wait(&run->changed, &run->lock);
+    bool stop = run->stop;
+    pthread_mutex_unlock(&run->lock);
+    if (stop) return NULL;
+    read_batch(run, b);
+    pthread_mutex_lock(&run->lock);
+    b->full = true;
+    pthread_cond_broadcast(&run->changed);
+    pthread_mutex_unlock(&run->lock);
+    if (b->done || b->status) return NULL;
+  }
+}
+
+static frame_batch *wait_full(analysis_run *run, int k) {
+  frame_batch *b = &run->batches[k];
+  pthread_mutex_lock(&run->lock);
+  while (!b->full) pthread_cond_wait(&run->changed, &run->lock);
+  pthread_mutex_unlock(&run->lock);
+  return b;
+}
+
+static void hand_back(analysis_run *run, frame_batch *b) {
+  pthread_mutex_lock(&run->lock);
+  b->full = false;
+  pthread_cond_broadcast(&run->changed);
+  pthread_mutex_unlock(&run->lock);
+}
+
+/* The network side: predicts each batch as it comes and appends its poses. */
+static dlcc_status predict_batches(analysis_run *run, dlcc_analyze_result *res, dlcc_error *err) {
+  long estimate = res->video.frames_in_metadata;
+  for (int k = 0;; k = (k + 1) % BATCHES_IN_FLIGHT) {
+    frame_batch *b = wait_full(run, k);
+    if (b->n > 0) {
+      dlcc_status st = dlcc_model_predict(run->m, run->e, b->frames, b->n, run->cropping ? &run->box : NULL,
+                                          run->pose, err);
+      if (st) {
+        dlcc_error_prefix(err, "video %s, frames %ld to %ld: ", run->video_path, res->frames,
+                          res->frames + b->n - 1);
+        return st;
+      }
+      if ((st = dlcc_analysis_writer_append(run->writer, run->pose, (size_t)b->n, err))) return st;
+      res->frames += b->n;
+      if (run->opt->progress) run->opt->progress(run->opt->user, res->frames, estimate, seconds_now() - run->start);
+    }
+    if (b->status) {
+      *err = b->err;
+      return b->status;
+    }
+    if (b->done) return DLCC_OK;
+    hand_back(run, b);
+  }
 }
 
 static dlcc_status analyse_frames(analysis_run *run, dlcc_analyze_result *res, dlcc_error *err) {
-  long estimate = res->video.frames_in_metadata;
-  for (;;) {
-    int n;
-    bool done;
-    dlcc_error read_err;
-    dlcc_status read_st = read_batch(run, &n, &done, &read_err);
-    if (n > 0) {
-      dlcc_status st = dlcc_model_predict(run->m, run->e, run->batch, n, run->cropping ? &run->box : NULL,
-                                          run->pose, err);
-      if (st) {
-        dlcc_error_prefix(err, "video %s, frames %ld to %ld: ", run->video_path, res->frames, res->frames + n - 1);
-        return st;
-      }
-      if ((st = dlcc_analysis_writer_append(run->writer, run->pose, (size_t)n, err))) return st;
-      res->frames += n;
-      if (run->opt->progress) run->opt->progress(run->opt->user, res->frames, estimate, seconds_now() - run->start);
-    }
-    if (read_st) {
-      *err = read_err;
-      return read_st;
-    }
-    if (done) return DLCC_OK;
+  pthread_t decoder;
+  if (pthread_mutex_init(&run->lock, NULL)) return dlcc_fail(err, DLCC_ERR_NOMEM, "cannot create a mutex");
+  dlcc_status st = DLCC_OK;
+  if (pthread_cond_init(&run->changed, NULL)) st = dlcc_fail(err, DLCC_ERR_NOMEM, "cannot create a condition variable");
+  else if (pthread_create(&decoder, NULL, decode_batches, run)) {
+    st = dlcc_fail(err, DLCC_ERR_NOMEM, "cannot start the decoding thread");
+    pthread_cond_destroy(&run->changed);
   }
+  if (st) {
+    pthread_mutex_destroy(&run->lock);
+    return st;
+  }
+  st = predict_batches(run, res, err);
+  pthread_mutex_lock(&run->lock);
+  run->stop = true;
+  pthread_cond_broadcast(&run->changed);
+  pthread_mutex_unlock(&run->lock);
+  pthread_join(decoder, NULL);
+  pthread_cond_destroy(&run->changed);
+  pthread_mutex_destroy(&run->lock);
+  return st;
 }
 
 /* After a failure: keeps the frames written so far in the partial files and says where in err. */
@@ -168,8 +246,10 @@ static void keep_partial(analysis_run *run, const char *video_path, dlcc_analyze
 static void close_run(analysis_run *run) {
   dlcc_analysis_writer_abort(run->writer);
   dlcc_video_reader_close(run->reader);
-  for (int i = 0; run->batch && i < run->opt->batch_size; i++) dlcc_image_free(&run->batch[i]);
-  free(run->batch);
+  for (int k = 0; k < BATCHES_IN_FLIGHT; k++) {
+    for (int i = 0; run->batches[k].frames && i < run->opt->batch_size; i++) dlcc_image_free(&run->batches[k].frames[i]);
+    free(run->batches[k].frames);
+  }
   free(run->pose);
   free(run->scorer);
 }

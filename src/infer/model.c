@@ -186,9 +186,10 @@ static dlcc_status read_pose_cfg(dlcc_model *m, const dlcc_project_config *cfg, 
   return st;
 }
 
-static dlcc_status build_network(dlcc_model *m, dlcc_error *err) {
+static dlcc_status build_network(dlcc_model *m, dlcc_nn_precision precision, dlcc_error *err) {
   dlcc_nn_net_desc desc;
   dlcc_status st = dlcc_nn_net_desc_from_cfg(&m->pose_cfg, &desc, err);
+  if (!st) st = dlcc_nn_precision_resolve(precision, &desc.dtype, err);
   if (!st) st = dlcc_nn_network_create(&m->net, &desc, err);
   if (st) return st;
   const dlcc_pose_cfg *pc = &m->pose_cfg;
@@ -211,7 +212,7 @@ dlcc_status dlcc_model_open(dlcc_model *m, const dlcc_project_config *cfg, const
   if (!st && opt->snapshot_iteration >= 0) st = select_iteration(m, opt->snapshot_iteration, train_dir, err);
   else if (!st) st = select_by_index(m, cfg, opt->allow_all, train_dir, notes, err);
   free(train_dir);
-  if (!st) st = build_network(m, err);
+  if (!st) st = build_network(m, opt->precision, err);
   return st;
 }
 

@@ -55,4 +55,13 @@ dlcc_status dlcc_nn_conv_forward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dl
 dlcc_status dlcc_nn_conv_backward(dlcc_nn_conv *conv, dlcc_nn_engine *e, const dlcc_nn_tensor *x,
                                   const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err);
 
+/* For the fused inference path (fused.c), which keeps its own folded copy of the parameters: the
+ * plain f32 descriptor matching PyTorch's weight layout, and a forward-inference primitive
+ * descriptor for input layout x with attr (post-ops), always with an f32 bias, and the output in
+ * layout dst (NULL: oneDNN's choice). `what` prefixes errors. */
+dlcc_status dlcc_nn_conv_plain_weights_md(const dlcc_nn_conv *conv, dnnl_memory_desc_t *md, dlcc_error *err);
+dlcc_status dlcc_nn_conv_inference_pd(const dlcc_nn_conv *conv, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
+                                      const_dnnl_primitive_attr_t attr, const dnnl_memory_desc_t *dst,
+                                      dnnl_primitive_desc_t *pd, const char *what, dlcc_error *err);
+
 #endif

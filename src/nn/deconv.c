@@ -192,6 +192,27 @@ static dlcc_status create_forward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, con
   return st;
 }
 
+dlcc_status dlcc_nn_deconv_joint_inference_pd(const dlcc_nn_deconv *deconv, dlcc_nn_engine *e,
+                                              const dnnl_memory_desc_t *x, int64_t out_channels,
+                                              dnnl_primitive_desc_t *pd, const char *what, dlcc_error *err) {
+  dlcc_nn_deconv joint = *deconv;
+  joint.spec.out_channels = out_channels;
+  joint.spec.bias = true;
+  int64_t out[4];
+  deconv_descs d;
+  dlcc_status st = dlcc_nn_deconv_output_dims(&joint, x->dims, out, err);
+  if (!st) st = describe(&joint, x, out, &d, err);
+  if (st) return st;
+  dnnl_deconvolution_desc_t dd;
+  dnnl_status_t r = dnnl_memory_desc_init_by_tag(&d.dst, 4, d.dst.dims, d.dst.data_type, dnnl_nchw);
+  if (r == dnnl_success)
+    r = dnnl_dilated_deconvolution_forward_desc_init(&dd, dnnl_forward_inference, dnnl_deconvolution_direct, &d.src,
+                                                     &d.weights, &d.bias, &d.dst, d.strides, d.dilates, d.pad_l,
+                                                     d.pad_r);
+  st = dlcc_nn_check(r, err, what);
+  return st ? st : create_pd(pd, &dd, e, NULL, what, err);
+}
+
 static dlcc_status create_backward_data(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, const dnnl_memory_desc_t *x,
                                         deconv_plan *plan, dlcc_error *err) {
   deconv_descs d;

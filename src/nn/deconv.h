@@ -67,4 +67,12 @@ dlcc_status dlcc_nn_deconv_forward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, co
 dlcc_status dlcc_nn_deconv_backward(dlcc_nn_deconv *deconv, dlcc_nn_engine *e, const dlcc_nn_tensor *x,
                                     const dlcc_nn_tensor *dy, dlcc_nn_tensor *dx, dlcc_error *err);
 
+/* For the fused inference path (fused.c): one forward-inference descriptor computing several heads
+ * of deconv's geometry at once, out_channels outputs in all (their weights side by side along
+ * PyTorch's out dimension), with an f32 bias and the output in plain nchw so that each head is a
+ * channel range of it. */
+dlcc_status dlcc_nn_deconv_joint_inference_pd(const dlcc_nn_deconv *deconv, dlcc_nn_engine *e,
+                                              const dnnl_memory_desc_t *x, int64_t out_channels,
+                                              dnnl_primitive_desc_t *pd, const char *what, dlcc_error *err);
+
 #endif

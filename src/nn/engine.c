@@ -95,6 +95,7 @@ dlcc_nn_cpu_info dlcc_nn_cpu_info_get(const dlcc_nn_engine *e) {
     .isa = isa_name(isa),
     .bf16_available = isa_has(isa, dnnl_cpu_isa_avx512_core),
     .bf16_fast = isa_has(isa, dnnl_cpu_isa_avx512_core_bf16),
+    .channel_block = isa_has(isa, dnnl_cpu_isa_avx512_core) ? 16 : 8,
     .threads = e ? e->threads : 0,
     .onednn_major = v->major,
     .onednn_minor = v->minor,

@@ -40,6 +40,7 @@ typedef struct dlcc_nn_cpu_info {
   const char *isa;      /* "avx2", "avx512_core", "avx512_core_amx", ... */
   bool bf16_available;  /* oneDNN has bf16 kernels here (AVX-512 and up; emulated below BF16) */
   bool bf16_fast;       /* native bf16 arithmetic: AVX512-BF16 or AMX */
+  int channel_block;    /* channels per block of oneDNN's blocked layouts here: 16 (AVX-512) or 8 */
   int threads;
   int onednn_major, onednn_minor, onednn_patch;
 } dlcc_nn_cpu_info;

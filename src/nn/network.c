@@ -222,6 +222,8 @@ static dlcc_status finish(dlcc_nn_network *net, dlcc_error *err) {
     dlcc_status st = dlcc_nn_add_init(node->grad_sum, "gradient sum", &spec, err);
     if (st) return st;
   }
+  if (!(net->value_at = calloc((size_t)net->n_nodes + 1, sizeof *net->value_at)))
+    return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory building %s", net->desc.net_type);
   net->n_slots = net->n_nodes + DLCC_NN_HEADS + DLCC_NN_NODE_INPUTS + 2;
   if (!(net->slots = calloc((size_t)net->n_slots, sizeof *net->slots)))
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory building %s", net->desc.net_type);
@@ -272,6 +274,8 @@ void dlcc_nn_network_free(dlcc_nn_network *net) {
   free(net->nodes);
   for (int i = 0; i < net->n_slots; i++) dlcc_nn_tensor_free(&net->slots[i].t);
   free(net->slots);
+  free(net->value_at);
+  dlcc_nn_fused_free(net->fused);
   dlcc_nn_plan_cache_free(&net->centre_plans);
   if (net->mean_mem) dnnl_memory_destroy(net->mean_mem);
   dlcc_nn_tensor_free(&net->image);
@@ -369,10 +373,15 @@ dlcc_status dlcc_nn_network_output_dims(const dlcc_nn_network *net, dlcc_nn_head
 
 /* ---- Centring the input: y = x - mean_pixel (oneDNN binary subtract, mean broadcast) -------- */
 
+/* The subtraction runs in f32: oneDNN 2.6 has no fast kernel for a binary op from f32 into bf16 (its
+ * reference one took 49 ms on a 640x480 image); a bf16 network's input is then converted by a
+ * reorder. */
 typedef struct centre_plan {
   dnnl_primitive_desc_t pd;
   dlcc_nn_prim prim;
-  dnnl_memory_t src; /* over the caller's images, pointer set at each run */
+  dnnl_memory_t src;         /* over the caller's images, pointer set at each run */
+  dlcc_nn_buffer centred;    /* the f32 result when the network runs in bf16 */
+  dlcc_nn_reorder to_bf16;
 } centre_plan;
 
 static void destroy_centre_plan(void *opaque) {
@@ -380,6 +389,8 @@ static void destroy_centre_plan(void *opaque) {
   if (plan->pd) dnnl_primitive_desc_destroy(plan->pd);
   dlcc_nn_prim_destroy(&plan->prim);
   if (plan->src) dnnl_memory_destroy(plan->src);
+  dlcc_nn_buffer_free(&plan->centred);
+  dlcc_nn_reorder_free(&plan->to_bf16);
   free(plan);
 }
 
@@ -400,12 +411,12 @@ static dlcc_status create_centre(dlcc_nn_network *net, dlcc_nn_engine *e, const 
   dnnl_dims_t mean_dims = {1, 3, 1, 1};
   dnnl_binary_desc_t d;
   dlcc_status st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&mean_md, 4, mean_dims, dnnl_f32, dnnl_nchw), err, what);
-  if (!st) st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&dst_md, 4, src->dims, dlcc_nn_dtype_onednn(net->desc.dtype),
-                                                           dnnl_nchw), err, what);
+  if (!st) st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&dst_md, 4, src->dims, dnnl_f32, dnnl_nchw), err, what);
   if (!st) st = dlcc_nn_check(dnnl_binary_desc_init(&d, dnnl_binary_sub, src, &mean_md, &dst_md), err, what);
   if (!st) st = dlcc_nn_check(dnnl_primitive_desc_create(&plan->pd, &d, e->attr, e->cpu, NULL), err, what);
   if (!st) st = dlcc_nn_prim_create(&plan->prim, e, plan->pd, what, err);
   if (!st) st = dlcc_nn_check(dnnl_memory_create(&plan->src, src, e->cpu, DNNL_MEMORY_NONE), err, what);
+  if (!st && net->desc.dtype == DLCC_NN_BF16) st = dlcc_nn_buffer_set(&plan->centred, e, &dst_md, err);
   return st ? st : make_mean(net, e, what, err);
 }
 
@@ -428,17 +439,19 @@ static dlcc_status centre_input(dlcc_nn_network *net, dlcc_nn_engine *e, const f
   }
   /* oneDNN reads the images through a non-const handle; the subtraction never writes its source. */
   st = dlcc_nn_check(dnnl_memory_set_data_handle(plan->src, (void *)(uintptr_t)images), err, "wrapping the images");
-  if (!st) st = dlcc_nn_tensor_set_layout(&net->image, e, dlcc_nn_pd_md(plan->pd, dnnl_query_dst_md), err);
+  if (!st) st = dlcc_nn_tensor_set_shape(&net->image, e, dims, net->desc.dtype, dnnl_nchw, err);
   if (st) return st;
-  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC_0, plan->src}, {DNNL_ARG_SRC_1, net->mean_mem},
-                             {DNNL_ARG_DST, net->image.buf.mem}};
-  return dlcc_nn_prim_run(&plan->prim, e, 3, args, "centring the input", err);
+  dnnl_memory_t centred = plan->centred.mem ? plan->centred.mem : net->image.buf.mem;
+  dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC_0, plan->src}, {DNNL_ARG_SRC_1, net->mean_mem}, {DNNL_ARG_DST, centred}};
+  st = dlcc_nn_prim_run(&plan->prim, e, 3, args, "centring the input", err);
+  if (!st && plan->centred.mem) st = dlcc_nn_reorder_run(&plan->to_bf16, e, centred, net->image.buf.mem, err);
+  return st;
 }
 
 /* ---- Forward ------------------------------------------------------------------------------- */
 
 static dlcc_nn_tensor *input_tensor(dlcc_nn_network *net, int input) {
-  return input == DLCC_NN_IMAGE ? &net->image : &net->nodes[input].y;
+  return input == DLCC_NN_IMAGE ? &net->image : &net->nodes[net->value_at[input]].y;
 }
 
 static dlcc_status forward_node(dlcc_nn_network *net, dlcc_nn_engine *e, dlcc_nn_node *node, dlcc_nn_mode mode,
@@ -480,9 +493,15 @@ dlcc_status dlcc_nn_network_forward(dlcc_nn_network *net, dlcc_nn_engine *e, con
                                     const int64_t dims[4], dlcc_nn_mode mode, dlcc_error *err) {
   net->trained = false;
   memset(net->in_dims, 0, sizeof net->in_dims);
+  for (int i = 0; i < net->n_nodes; i++) net->value_at[i] = i;
   dlcc_status st = check_image_dims(net, dims, err);
+  if (!st && mode == DLCC_NN_INFERENCE && !net->fused) st = dlcc_nn_fused_create(&net->fused, net, err);
   if (!st) st = centre_input(net, e, images, dims, err);
-  for (int i = 0; !st && i < net->n_nodes; i++) st = forward_node(net, e, &net->nodes[i], mode, err);
+  for (int i = 0; !st && i < net->n_nodes; i++) {
+    int role = mode == DLCC_NN_INFERENCE ? net->fused->role[i] : DLCC_NN_FUSED_SINGLE;
+    if (role >= 0) st = dlcc_nn_fused_run(net->fused, net, e, role, err);
+    else if (role == DLCC_NN_FUSED_SINGLE) st = forward_node(net, e, &net->nodes[i], mode, err);
+  }
   if (!st) st = check_head_sizes(net, dims, err);
   if (st) return st;
   memcpy(net->in_dims, dims, sizeof net->in_dims);

@@ -17,6 +17,7 @@
 #include "nn/deconv.h"
 #include "nn/eltwise.h"
 #include "nn/engine.h"
+#include "nn/fused.h"
 #include "nn/params.h"
 #include "nn/plancache.h"
 #include "nn/pool.h"
@@ -140,6 +141,10 @@ typedef struct dlcc_nn_network {
   bool trained;              /* the last forward was a training one: backward may follow */
   dlcc_nn_grad_slot *slots;  /* gradient pool, as many slots as nodes + heads */
   int n_slots;
+  /* Which node's y holds each node's output: itself, except after an inference forward where a
+   * fused residual add wrote its result over the shortcut's tensor. */
+  int *value_at;
+  struct dlcc_nn_fused *fused; /* the inference path's groups, found at the first inference */
 } dlcc_nn_network;
 
 /* ---- Building (used by resnet.c and the other backbones) ----------------------------------- */
@@ -210,7 +215,10 @@ dlcc_status dlcc_nn_network_output_dims(const dlcc_nn_network *net, dlcc_nn_head
 
 /* Runs every node on images (plain NCHW f32, RGB 0..255, dims (N, 3, H, W)), which the network
  * centres by mean_pixel first. In training mode each node's output is kept for
- * dlcc_nn_network_backward. The heads' outputs are then read with dlcc_nn_network_head_export. */
+ * dlcc_nn_network_backward. Inference runs the fused path (fused.h): each convolution with its batch
+ * norm folded in and its activation and residual add as post-ops, so only the outputs of the
+ * groups' last nodes and of the heads exist afterwards. The heads' outputs are then read with
+ * dlcc_nn_network_head_export. */
 dlcc_status dlcc_nn_network_forward(dlcc_nn_network *net, dlcc_nn_engine *e, const float *images,
                                     const int64_t dims[4], dlcc_nn_mode mode, dlcc_error *err);
 

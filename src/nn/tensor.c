@@ -14,6 +14,30 @@ const char *dlcc_nn_dtype_name(dlcc_nn_dtype dtype) {
   return dtype == DLCC_NN_BF16 ? "bf16" : "f32";
 }
 
+static const char *const PRECISION_NAMES[] = {"auto", "f32", "bf16"};
+
+dlcc_status dlcc_nn_precision_parse(const char *text, dlcc_nn_precision *out, dlcc_error *err) {
+  for (int p = 0; p < 3; p++)
+    if (strcmp(text, PRECISION_NAMES[p]) == 0) {
+      *out = (dlcc_nn_precision)p;
+      return DLCC_OK;
+    }
+  return dlcc_fail(err, DLCC_ERR_INVALID, "precision '%s': choose auto, f32 or bf16", text);
+}
+
+const char *dlcc_nn_precision_name(dlcc_nn_precision p) {
+  return (unsigned)p < 3 ? PRECISION_NAMES[p] : "?";
+}
+
+dlcc_status dlcc_nn_precision_resolve(dlcc_nn_precision p, dlcc_nn_dtype *dtype, dlcc_error *err) {
+  dlcc_nn_cpu_info cpu = dlcc_nn_cpu_info_get(NULL);
+  if (p == DLCC_NN_PRECISION_BF16 && !cpu.bf16_available)
+    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "bf16 needs a CPU with AVX-512 (oneDNN dispatches to %s here): use "
+                     "--precision f32", cpu.isa);
+  *dtype = p == DLCC_NN_PRECISION_BF16 || (p == DLCC_NN_PRECISION_AUTO && cpu.bf16_fast) ? DLCC_NN_BF16 : DLCC_NN_F32;
+  return DLCC_OK;
+}
+
 const dnnl_memory_desc_t *dlcc_nn_memory_md(const_dnnl_memory_t mem) {
   const dnnl_memory_desc_t *md = NULL;
   if (mem && dnnl_memory_get_memory_desc(mem, &md) != dnnl_success) return NULL;
