@@ -149,6 +149,7 @@ static void test_analysis_csv_has_a_row_per_decoded_frame_and_deeplabcuts_header
   assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(data, "frame_dimensions"), 0)->valueint, TD_HEIGHT);
   assert_int_equal(cJSON_GetObjectItem(data, "fps")->valuedouble, 30);
   assert_contains(cJSON_GetObjectItem(data, "snapshot")->valuestring, "train/snapshot-1000.safetensors");
+  assert_string_equal(cJSON_GetObjectItem(data, "precision")->valuestring, "f32");
   cJSON_Delete(root);
   dlcc_labels_free(&t);
   test_rmtree(dest);
@@ -157,6 +158,37 @@ static void test_analysis_csv_has_a_row_per_decoded_frame_and_deeplabcuts_header
   free(csv);
   free(meta);
   free(out);
+  free(dest);
+}
+
+/* --precision bf16 runs the network in bf16 where oneDNN has bf16 kernels and says so in the metadata;
+ * elsewhere it is refused with what to use instead. A bad value names the choices. */
+static void test_precision_bf16_is_recorded_or_refused(void **state) {
+  (void)state;
+  char *dest = test_tempdir("analyze-bf16");
+  char *bad = run_dlcc(2, "analyze-videos '%s' '%s' --precision half%s", config_path, video_path, "");
+  assert_contains(bad, "precision 'half': choose f32, bf16 or auto");
+  dlcc_nn_cpu_info cpu = dlcc_nn_cpu_info_get(NULL);
+  if (!cpu.bf16_available) {
+    char *out = run_dlcc(1, "analyze-videos '%s' '%s' --precision bf16 --destfolder '%s'", config_path, video_path, dest);
+    assert_contains(out, "use --precision f32");
+    free(out);
+  } else {
+    char *out = run_dlcc(0, "analyze-videos '%s' '%s' --precision bf16 --destfolder '%s'", config_path, video_path, dest);
+    assert_contains(out, "batch size 8, bf16");
+    char *meta = dlcc_strdupf("%s/demo" SCORER "_meta.json", dest);
+    size_t len;
+    char *json = test_read_file(meta, &len);
+    cJSON *root = cJSON_Parse(json), *data = cJSON_GetObjectItem(root, "data");
+    assert_string_equal(cJSON_GetObjectItem(data, "precision")->valuestring, "bf16");
+    assert_int_equal(cJSON_GetObjectItem(data, "nframes")->valueint, TD_FRAMES);
+    cJSON_Delete(root);
+    free(json);
+    free(meta);
+    free(out);
+  }
+  test_rmtree(dest);
+  free(bad);
   free(dest);
 }
 
@@ -429,6 +461,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_analysis_csv_has_a_row_per_decoded_frame_and_deeplabcuts_header),
       cmocka_unit_test(test_batch_sizes_give_the_same_keypoints),
+    cmocka_unit_test(test_precision_bf16_is_recorded_or_refused),
       cmocka_unit_test(test_truncated_video_names_last_good_frame_and_keeps_the_frames_before_it),
       cmocka_unit_test(test_cropping_predicts_the_box_with_coordinates_relative_to_it),
       cmocka_unit_test(test_evaluate_tracks_gives_the_hand_computed_errors),

@@ -40,7 +40,7 @@ typedef struct dlcc_model_options {
   /* snapshotindex: all selects every snapshot when true (evaluate); otherwise the last one is used
    * and a note says so, as DeepLabCut's analyze_videos does. */
   bool allow_all;
-  dlcc_nn_precision precision; /* of the network's activations (AUTO: bf16 where the CPU has it natively) */
+  dlcc_nn_precision precision; /* of the network's activations (0: f32) */
 } dlcc_model_options;
 
 typedef struct dlcc_model {

@@ -14,7 +14,7 @@ const char *dlcc_nn_dtype_name(dlcc_nn_dtype dtype) {
   return dtype == DLCC_NN_BF16 ? "bf16" : "f32";
 }
 
-static const char *const PRECISION_NAMES[] = {"auto", "f32", "bf16"};
+static const char *const PRECISION_NAMES[] = {"f32", "bf16", "auto"};
 
 dlcc_status dlcc_nn_precision_parse(const char *text, dlcc_nn_precision *out, dlcc_error *err) {
   for (int p = 0; p < 3; p++)
@@ -22,7 +22,7 @@ dlcc_status dlcc_nn_precision_parse(const char *text, dlcc_nn_precision *out, dl
       *out = (dlcc_nn_precision)p;
       return DLCC_OK;
     }
-  return dlcc_fail(err, DLCC_ERR_INVALID, "precision '%s': choose auto, f32 or bf16", text);
+  return dlcc_fail(err, DLCC_ERR_INVALID, "precision '%s': choose f32, bf16 or auto", text);
 }
 
 const char *dlcc_nn_precision_name(dlcc_nn_precision p) {

@@ -22,14 +22,16 @@ dnnl_data_type_t dlcc_nn_dtype_onednn(dlcc_nn_dtype dtype);
 const char *dlcc_nn_dtype_name(dlcc_nn_dtype dtype); /* "f32", "bf16" */
 
 /* The data type a network computes in, as the user asks for it: AUTO is bf16 where the CPU does bf16
- * arithmetic natively (AVX512-BF16 or AMX), else f32. */
+ * arithmetic natively (AVX512-BF16 or AMX), else f32. F32 is the zero value and the default: bf16
+ * activations move keypoints by a fraction of a pixel (docs/performance.md), so faster is the
+ * user's choice. */
 typedef enum dlcc_nn_precision {
-  DLCC_NN_PRECISION_AUTO = 0,
-  DLCC_NN_PRECISION_F32,
-  DLCC_NN_PRECISION_BF16
+  DLCC_NN_PRECISION_F32 = 0,
+  DLCC_NN_PRECISION_BF16,
+  DLCC_NN_PRECISION_AUTO
 } dlcc_nn_precision;
 
-/* "auto", "f32", "bf16" (what --precision takes); fails naming the choices. */
+/* "f32", "bf16", "auto" (what --precision takes); fails naming the choices. */
 dlcc_status dlcc_nn_precision_parse(const char *text, dlcc_nn_precision *out, dlcc_error *err);
 const char *dlcc_nn_precision_name(dlcc_nn_precision p);
 /* The data type for p on this CPU; bf16 asked for where oneDNN has no bf16 kernels (below AVX-512)
