@@ -14,6 +14,7 @@
 #include "dataset/training_set.h"
 #include "demo/demo_project.h"
 #include "nn/network.h"
+#include "nn/safetensors.h"
 #include "project/posecfg.h"
 #include "testutil.h"
 #include "train/snapshots.h"
@@ -493,6 +494,42 @@ static void test_the_loss_falls_on_a_tiny_problem(void **state) {
   free_project(&p);
 }
 
+/* bf16 activations, f32 master weights: the same tiny problem is learnt, the snapshot holds f32
+ * tensors; without bf16 kernels the run is refused saying what to use. */
+static void test_bf16_training_learns_and_keeps_f32_snapshots(void **state) {
+  (void)state;
+  project p = make_project("trainbf16", 1);
+  edit_pose_cfg(&p, 1, easy);
+  seen s = {0};
+  dlcc_train_options opt = small_options(&p, 1, 79, &s);
+  opt.precision = DLCC_NN_PRECISION_BF16;
+  if (!dlcc_nn_cpu_info_get(NULL).bf16_available) {
+    dlcc_train_result result;
+    dlcc_error err;
+    assert_int_equal(run(&opt, &result, NULL, &err), DLCC_ERR_UNSUPPORTED);
+    assert_contains(err.message, "use --precision f32");
+    dlcc_train_result_free(&result);
+    free_project(&p);
+    return;
+  }
+  run_ok(&opt, NULL);
+  assert_int_equal(s.iterations, 80);
+  double first = mean_total(&s, 0, 10), last = mean_total(&s, 70, 80);
+  print_message("bf16: mean loss of iterations 0-9: %.4f, of 70-79: %.4f\n", first, last);
+  if (!(last < 0.25 * first)) fail_msg("bf16: mean loss of iterations 0-9: %.4f, of 70-79: %.4f", first, last);
+  char *path = snapshot_file(&p, 1, 79);
+  dlcc_safetensors *st;
+  dlcc_error err;
+  if (dlcc_safetensors_open(path, &st, &err)) fail_msg("%s", err.message);
+  assert_true(st->count > 10);
+  for (size_t i = 0; i < st->count; i++)
+    if (strcmp(st->tensors[i].dtype, "F32") && strcmp(st->tensors[i].dtype, "I64") && strcmp(st->tensors[i].dtype, "U64"))
+      fail_msg("%s is %s", st->tensors[i].name, st->tensors[i].dtype);
+  dlcc_safetensors_close(st);
+  free(path);
+  free_project(&p);
+}
+
 /* ---- set-up refusals and init_weights ---- */
 
 static void stride_four(dlcc_pose_cfg *cfg) { cfg->stride = 4; }
@@ -512,11 +549,6 @@ static void test_what_cannot_be_trained_is_refused_by_name(void **state) {
   opt.trainingsetindex = 1;
   assert_int_equal(run(&opt, &result, NULL, &err), DLCC_ERR_INVALID);
   assert_contains(err.message, "trainingsetindex 1 is out of range");
-  dlcc_train_result_free(&result);
-  opt = small_options(&p, 1, 1, &s);
-  opt.precision = DLCC_NN_BF16;
-  assert_int_equal(run(&opt, &result, NULL, &err), DLCC_ERR_UNSUPPORTED);
-  assert_contains(err.message, "training in bf16 is not offered yet");
   dlcc_train_result_free(&result);
   edit_pose_cfg(&p, 1, stride_four);
   opt = small_options(&p, 1, 1, &s);
@@ -707,7 +739,7 @@ static void test_train_runs_with_plain_progress_lines_and_a_summary(void **state
   assert_int_equal(test_run_dlcc(args, &out), 0);
   char *snapshot = snapshot_file(&p, 1, 1);
   assert_true(dlcc_path_is_file(snapshot));
-  assert_contains(out, "Training mobilenet_v2_0.35 in ");
+  assert_contains(out, "Training mobilenet_v2_0.35 (f32) in ");
   assert_contains(out, "\niteration: 1 loss: ");
   assert_contains(out, "\nsaved ");
   assert_contains(out, "Trained iterations 0 to 1 (2 iterations) in ");
@@ -738,6 +770,7 @@ int main(void) {
       cmocka_unit_test(test_frames_without_labels_train_with_a_finite_loss),
       cmocka_unit_test(test_a_batch_out_of_the_size_bounds_stops_with_the_loaders_message),
       cmocka_unit_test(test_the_loss_falls_on_a_tiny_problem),
+    cmocka_unit_test(test_bf16_training_learns_and_keeps_f32_snapshots),
       cmocka_unit_test(test_what_cannot_be_trained_is_refused_by_name),
       cmocka_unit_test(test_init_weights_are_loaded_or_their_absence_is_explained),
       cmocka_unit_test(test_train_explains_itself_and_refuses_bad_options),

@@ -41,7 +41,8 @@ static void install_handlers(void) {
 static void print_help(void) {
   printf(
       "usage: dlcc train CONFIG [--shuffle K] [--trainingsetindex I] [--max-iters N] [--display-iters D]\n"
-      "                  [--save-iters S] [--seed S] [--threads T] [--workers W] [--resume]\n\n"
+      "                  [--save-iters S] [--seed S] [--threads T] [--workers W] [--resume]\n"
+      "                  [--precision P]\n\n"
       "Trains the shuffle's network as DeepLabCut's TensorFlow engine does, with the hyperparameters of\n"
       "  dlc-models/iteration-<i>/<Task><date>-trainset<pct>shuffle<k>/train/pose_cfg.yaml\n"
       "(written by create-training-dataset): batches of batch_size frames scaled by global_scale and the\n"
@@ -60,7 +61,9 @@ static void print_help(void) {
       "  --seed S             seed of the initial weights and of the batches (default: the shuffle number)\n"
       "  --threads T          compute threads (default: one per core)\n"
       "  --workers W          threads preparing batches (default %d)\n"
-      "  --resume             continue from the newest snapshot in the train folder\n",
+      "  --resume             continue from the newest snapshot in the train folder\n"
+      "  --precision P        activations in f32 (default), bf16, or auto (bf16 where the CPU computes it\n"
+      "                       natively: AVX512-BF16 or AMX); weights, optimizer and snapshots stay f32\n",
       DLCC_TRAIN_DEFAULT_WORKERS);
 }
 
@@ -124,8 +127,8 @@ static void print_new_notes(screen *s, const dlcc_notes *notes) {
 
 static void print_started(screen *s, const dlcc_train_progress *p) {
   print_new_notes(s, p->notes);
-  fprintf(stderr, "Training %s in %s: iterations %ld to %ld\n", p->net_type, p->train_dir, p->first_iteration,
-          p->last_iteration);
+  fprintf(stderr, "Training %s (%s) in %s: iterations %ld to %ld\n", p->net_type, p->precision, p->train_dir,
+          p->first_iteration, p->last_iteration);
 }
 
 static void on_progress(const dlcc_train_progress *p, void *user) {
@@ -180,6 +183,7 @@ static int parse_option(int c, dlcc_train_options *opt, char **argv) {
   case 't': if (!cli_parse_int(VERB, "threads", optarg, 1, 4096, &v)) return CLI_USAGE; opt->threads = (int)v; break;
   case 'w': if (!cli_parse_int(VERB, "workers", optarg, 1, 256, &v)) return CLI_USAGE; opt->workers = (int)v; break;
   case 'r': opt->resume = true; break;
+  case 'P': if (!cli_parse_precision(VERB, optarg, &opt->precision)) return CLI_USAGE; break;
   default: return cli_option_error(VERB, c, argv);
   }
   return CLI_OK;
@@ -195,6 +199,7 @@ int cli_train(int argc, char **argv) {
                                           {"threads", required_argument, 0, 't'},
                                           {"workers", required_argument, 0, 'w'},
                                           {"resume", no_argument, 0, 'r'},
+                                          {"precision", required_argument, 0, 'P'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
   dlcc_train_options opt;

@@ -26,7 +26,7 @@
 #include "util/rng.h"
 
 void dlcc_train_options_default(dlcc_train_options *opt) {
-  *opt = (dlcc_train_options){.shuffle = 1, .precision = DLCC_NN_F32};
+  *opt = (dlcc_train_options){.shuffle = 1, .precision = DLCC_NN_PRECISION_F32};
 }
 
 void dlcc_train_result_free(dlcc_train_result *result) {
@@ -129,9 +129,6 @@ static dlcc_status check_trainable(const trainer *t, dlcc_error *err) {
     return dlcc_fail(err, DLCC_ERR_INVALID,
                      "%s: multi_step is empty, so training has no iterations; give [[rate, last iteration], ...]",
                      where);
-  if (t->opt->precision != DLCC_NN_F32)
-    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "training in %s is not offered yet; train in f32",
-                     dlcc_nn_dtype_name(t->opt->precision));
   return DLCC_OK;
 }
 
@@ -236,9 +233,9 @@ static dlcc_status build_network(trainer *t, dlcc_error *err) {
   memcpy(desc.blocks, r->blocks, sizeof desc.blocks);
   desc.width_multiplier = r->width_multiplier;
   desc.last_channels = r->last_channels;
-  desc.dtype = t->opt->precision;
   choose_batch_norm(t, &desc);
-  st = dlcc_nn_engine_create(&t->engine, t->opt->threads, err);
+  st = dlcc_nn_precision_resolve(t->opt->precision, &desc.dtype, err);
+  if (!st) st = dlcc_nn_engine_create(&t->engine, t->opt->threads, err);
   if (!st) st = dlcc_nn_network_create(&t->net, &desc, err);
   if (!st) st = dlcc_nn_optimizer_init_from_cfg(&t->optim, &t->cfg, &t->net->params, err);
   dlcc_nn_loss_spec_from_cfg(&t->cfg, &t->loss_spec);
@@ -355,7 +352,8 @@ static dlcc_train_progress progress_of(const trainer *t, dlcc_train_event event,
                                .last_iteration = t->last, .lr = dlcc_nn_learning_rate(&t->cfg, iteration),
                                .elapsed_s = elapsed, .eta_s = t->pace_s * (double)(t->last - iteration),
                                .images_per_s = elapsed > 0 ? (double)t->images / elapsed : 0,
-                               .train_dir = t->train_dir, .net_type = t->net->desc.net_type};
+                               .train_dir = t->train_dir, .net_type = t->net->desc.net_type,
+                               .precision = dlcc_nn_dtype_name(t->net->desc.dtype)};
 }
 
 static void report(const trainer *t, const dlcc_train_progress *p) {

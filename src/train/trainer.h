@@ -42,6 +42,7 @@ typedef struct dlcc_train_progress {
   const char *snapshot;       /* SNAPSHOT: its path */
   const char *train_dir;      /* the shuffle's train folder (log.txt, snapshots) */
   const char *net_type;
+  const char *precision;      /* "f32" or "bf16" */
   const dlcc_notes *notes;    /* STARTED: the notes gathered while setting up */
 } dlcc_train_progress;
 
@@ -68,7 +69,8 @@ typedef struct dlcc_train_options {
   int threads;                /* compute threads; 0: OpenMP's default */
   int workers;                /* data loader threads; 0: DLCC_TRAIN_DEFAULT_WORKERS */
   bool resume;                /* continue from the newest snapshot of the shuffle */
-  dlcc_nn_dtype precision;    /* DLCC_NN_F32 (bf16 training is not offered yet) */
+  /* of the activations (parameters, gradients, optimizer state and snapshots stay f32); 0: f32 */
+  dlcc_nn_precision precision;
   dlcc_train_reduced_net reduced;
   /* Set by the caller (a signal handler) to stop: the current iteration finishes, a snapshot is saved
    * and dlcc_train_run returns DLCC_ERR_INTERRUPTED. NULL: never stopped. */
