@@ -59,9 +59,9 @@ typedef struct dlcc_aug_crop {
  * Placement follows DeepLabCut: per side, the padding before the image is floor((1 - u) x missing)
  * pixels, u uniform in [0, 1); along a side longer than the window the offset is floor(f x (side -
  * window)) with f uniform in [0, 1), or for an anchor at a (pixel-edge coordinate, padded image)
- * f = clamp((a + shift) / side, 0, 1), shift uniform in +-max_shift x window. So f places the anchor's
- * fraction of the side, not the window's centre, on the anchor: near an edge the anchor can land outside
- * its own window (as in DeepLabCut). Fails (DLCC_ERR_INVALID) only for sizes below 1 or a non-finite
+ * f = clamp((a + shift) / side, 0, 1), shift uniform in +-max_shift x window. The anchor's fraction of the
+ * side thus becomes the window's offset fraction; the window is centred on the anchor only mid-image, and
+ * near an edge the anchor can land outside its own window (as in DeepLabCut). Fails (DLCC_ERR_INVALID) only for sizes below 1 or a non-finite
  * max_shift. */
 dlcc_status dlcc_aug_crop_choose(int image_width, int image_height, const dlcc_joint *joints, size_t n,
                                  const dlcc_aug_crop_params *params, dlcc_rng *rng, dlcc_aug_crop *crop,
