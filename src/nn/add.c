@@ -71,17 +71,14 @@ static dlcc_status forward_attr(const dlcc_nn_add *add, dlcc_nn_engine *e, dnnl_
   return st;
 }
 
-/* Both sources in a's layout (b converted), the output's layout left to oneDNN, which keeps a's. */
+/* Both sources and the output in a's layout (b converted), so that the output may overwrite a. */
 static dlcc_status create_forward(dlcc_nn_add *add, dlcc_nn_engine *e, const dnnl_memory_desc_t *a, add_plan *plan,
                                   dlcc_error *err) {
   char what[384];
   dlcc_nn_describe_op(what, sizeof what, add->name, add->spec.relu ? "add + relu forward" : "add forward", a);
-  dnnl_memory_desc_t dst;
   dnnl_binary_desc_t d;
   dnnl_primitive_attr_t attr = NULL;
-  dlcc_status st = dlcc_nn_check(dnnl_memory_desc_init_by_tag(&dst, 4, a->dims, a->data_type, dnnl_format_tag_any),
-                                 err, what);
-  if (!st) st = dlcc_nn_check(dnnl_binary_desc_init(&d, dnnl_binary_add, a, a, &dst), err, what);
+  dlcc_status st = dlcc_nn_check(dnnl_binary_desc_init(&d, dnnl_binary_add, a, a, a), err, what);
   if (!st) st = forward_attr(add, e, &attr, what, err);
   if (!st) st = dlcc_nn_check(dnnl_primitive_desc_create(&plan->fwd_pd, &d, attr, e->cpu, NULL), err, what);
   if (!st) st = dlcc_nn_prim_create(&plan->fwd, e, plan->fwd_pd, what, err);
