@@ -62,19 +62,11 @@ static void destroy_plan(void *opaque) {
 
 /* The one node reading node i, or -1 when i has none or several (a head counts as a reader). */
 static int single_reader(const dlcc_nn_network *net, int i) {
-  if (net->nodes[i].consumers != 1) return -1;
-  for (int h = 0; h < DLCC_NN_HEADS; h++)
-    if (net->heads[h] == i) return -1;
+  if (net->nodes[i].consumers != 1 || dlcc_nn_network_is_head(net, i)) return -1;
   for (int k = i + 1; k < net->n_nodes; k++)
     for (int j = 0; j < net->nodes[k].n_inputs; j++)
       if (net->nodes[k].inputs[j] == i) return k;
   return -1;
-}
-
-static bool is_head(const dlcc_nn_network *net, int node) {
-  for (int h = 0; h < DLCC_NN_HEADS; h++)
-    if (net->heads[h] == node) return true;
-  return false;
 }
 
 /* The group starting at convolution c, its add not yet checked against the order of execution. An
@@ -95,7 +87,7 @@ static dlcc_nn_fused_group find_group(const dlcc_nn_network *net, int c, const i
     g.last = next;
   } else if (n->kind == DLCC_NN_NODE_ADD && n->n_inputs == 2 && group_of[next] < 0) {
     int other = n->inputs[0] == g.last ? n->inputs[1] : n->inputs[0];
-    if (other != g.last && other != DLCC_NN_IMAGE && !is_head(net, other)) {
+    if (other != g.last && other != DLCC_NN_IMAGE && !dlcc_nn_network_is_head(net, other)) {
       g.add = g.last = next;
       g.shortcut = other;
       g.act = n->layer.add.spec.relu ? ACT_RELU : ACT_NONE;

@@ -454,7 +454,7 @@ static dlcc_nn_tensor *input_tensor(dlcc_nn_network *net, int input) {
   return input == DLCC_NN_IMAGE ? &net->image : &net->nodes[net->value_at[input]].y;
 }
 
-static bool is_head(const dlcc_nn_network *net, int node) {
+bool dlcc_nn_network_is_head(const dlcc_nn_network *net, int node) {
   for (int h = 0; h < DLCC_NN_HEADS; h++)
     if (net->heads[h] == node) return true;
   return false;
@@ -467,7 +467,7 @@ static bool is_head(const dlcc_nn_network *net, int node) {
 static int overwritable_input(const dlcc_nn_network *net, const dlcc_nn_node *node) {
   if (node->kind != DLCC_NN_NODE_ELTWISE && node->kind != DLCC_NN_NODE_ADD) return -1;
   int j = node->inputs[0];
-  if (j == DLCC_NN_IMAGE || net->nodes[j].consumers != 1 || is_head(net, j)) return -1;
+  if (j == DLCC_NN_IMAGE || net->nodes[j].consumers != 1 || dlcc_nn_network_is_head(net, j)) return -1;
   if (node->kind == DLCC_NN_NODE_ADD && node->inputs[1] == j) return -1;
   const dlcc_nn_node *in = &net->nodes[j];
   if (in->kind == DLCC_NN_NODE_ELTWISE || (in->kind == DLCC_NN_NODE_ADD && in->layer.add.spec.relu)) return -1;

@@ -206,6 +206,8 @@ dlcc_status dlcc_nn_network_load_init_weights(dlcc_nn_network *net, const char *
 
 /* Whether the network has head (per its description). */
 bool dlcc_nn_network_has_head(const dlcc_nn_network *net, dlcc_nn_head head);
+/* Whether node is one of the heads (its output leaves the network). */
+bool dlcc_nn_network_is_head(const dlcc_nn_network *net, int node);
 
 /* Output dims of head for an input of dims (N, 3, H, W): (N, channels, 2 * ceil(H / 16),
  * 2 * ceil(W / 16)) for DeepLabCut's stride-8 networks. Fails when the head is absent or the input
