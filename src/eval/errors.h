@@ -51,7 +51,8 @@ typedef struct dlcc_eval_errors {
  * that body part, as keypoint_error stacks individuals.
  * maDLC tables are compared column by column (individual i's prediction against individual i's
  * label); DeepLabCut's matching of predictions to the nearest label of a body part
- * (evaluate_multianimal, find_closest_neighbors) is not done here.
+ * (evaluate_multianimal, find_closest_neighbors) is not done here: matching.h has it
+ * (dlcc_match_detections), and dlcc_matched_errors gives a distance table of this shape.
  * Fails (naming the index and the number of rows) when a split index is outside the table.
  * On success free out with dlcc_eval_errors_free. */
 dlcc_status dlcc_eval_compute(const dlcc_label_table *labels, const double *predictions, const dlcc_eval_split *split,
