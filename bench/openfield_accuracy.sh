@@ -9,13 +9,15 @@ set -euo pipefail
 usage() {
   cat <<EOF
 usage: bench/openfield_accuracy.sh [--net NET] [--iters N] [--batch-size B] [--lr LR] [--threads T]
-                                   [--seed S] [--dlcc-only|--torch-only] [--project SRC] [--keep]
+                                   [--seed S] [--precision P] [--dlcc-only|--torch-only] [--project SRC]
+                                   [--keep]
   --net NET         mobilenet_v2_0.35 (default) or resnet_50 (any net_type both build works)
   --iters N         train iterations 0..N (default 3000), pose_cfg's multi_step becomes [[LR, N]]
   --batch-size B    pose_cfg's batch_size (default 8)
   --lr LR           the one learning rate of multi_step (default 0.005, DeepLabCut's first step)
   --threads T       compute threads of both engines (default: nproc = $(nproc))
   --seed S          seed of both trainings' initial weights and batches (default 1, the shuffle)
+  --precision P     dlcc's train and evaluate --precision: f32 (default), bf16 or auto
   --dlcc-only       train and evaluate dlcc only;  --torch-only: PyTorch only
   --project SRC     the DeepLabCut project to copy (default: ../shared/data/openfield-Pranav-2018-10-30
                     next to the repository, else /work/shared/data/openfield-Pranav-2018-10-30)
@@ -35,6 +37,7 @@ batch=8
 lr=0.005
 threads=$(nproc)
 seed=1
+precision=f32
 engines="dlcc pytorch"
 project=""
 build="$root/build"
@@ -48,6 +51,7 @@ while [ $# -gt 0 ]; do
     --lr) lr=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --precision) precision=$2; shift 2 ;;
     --dlcc-only) engines=dlcc; shift ;;
     --torch-only) engines=pytorch; shift ;;
     --project) project=$2; shift 2 ;;
@@ -107,17 +111,17 @@ dlcc_line="" torch_line=""
 display=$((iters >= 10 ? iters / 10 : 1))  # ten loss lines per training
 if [[ $engines == *dlcc* ]]; then
   if ! "$dlcc" train "$config" --shuffle 1 --max-iters "$iters" --threads "$threads" --seed "$seed" \
-       --display-iters "$display" >"$tmp/train.out" 2>"$tmp/train.err"; then
+       --precision "$precision" --display-iters "$display" >"$tmp/train.out" 2>"$tmp/train.err"; then
     echo "dlcc $net: train failed: $(tail -n 1 "$tmp/train.err")"
   else
     grep -h '^iteration:' "$tmp/train.out" "$tmp/train.err" | sed 's/^/dlcc /' >&2 || true
     read -r rate wall < <(sed -n 's/^Trained iterations .* in \([0-9hms]*\): \([0-9.]*\) images\/s$/\2 \1/p' "$tmp/train.out")
-    if ! "$dlcc" evaluate "$config" --shuffle 1 >"$tmp/eval.out" 2>"$tmp/eval.err"; then
+    if ! "$dlcc" evaluate "$config" --shuffle 1 --precision "$precision" >"$tmp/eval.out" 2>"$tmp/eval.err"; then
       echo "dlcc $net: evaluate failed: $(tail -n 1 "$tmp/eval.err")"
     else
       read -r _ train_px test_px _ < <(awk '$1 == "all"' "$tmp/eval.out")
-      dlcc_line=$(printf 'dlcc %s %s iters batch %s: train %.2f px, test %.2f px, %.2f img/s, %.0f s' \
-                  "$net" "$iters" "$batch" "$train_px" "$test_px" "$rate" "$(seconds "$wall")")
+      dlcc_line=$(printf 'dlcc %s %s %s iters batch %s: train %.2f px, test %.2f px, %.2f img/s, %.0f s' \
+                  "$net" "$precision" "$iters" "$batch" "$train_px" "$test_px" "$rate" "$(seconds "$wall")")
       echo "$dlcc_line"
     fi
   fi
