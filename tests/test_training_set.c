@@ -10,6 +10,7 @@
 #include "dataset/input_size.h"
 #include "dataset/training_set.h"
 #include "image/image.h"
+#include "project/inference_cfg.h"
 #include "project/posecfg.h"
 #include "testutil.h"
 #include "util/fileio.h"
@@ -296,6 +297,37 @@ static void test_flies_multianimal_all_pairs_graph(void **state) {
   assert_string_equal(pc.metadataset,
                       "training-datasets/iteration-0/UnaugmentedDataSet_courtshipDec3/Documentation_data-courtship_95shuffle1.json");
   dlcc_pose_cfg_free(&pc);
+
+  /* test/inference_cfg.yaml: DeepLabCut's template, topktoretain = 2 individuals,
+   * minimalnumberofconnections = int(13 parts / 2) = 6. */
+  char *test_dir = dlcc_strdupf("%s/test", res.splits[0].model_dir);
+  char *inference_path = dlcc_strdupf("%s/inference_cfg.yaml", test_dir);
+  dlcc_project_config cfg;
+  assert_int_equal(dlcc_config_load(project, &cfg, &err), DLCC_OK);
+  dlcc_inference_cfg ic;
+  assert_int_equal(dlcc_inference_cfg_load(inference_path, &cfg, &ic, &err), DLCC_OK);
+  assert_int_equal(ic.topktoretain, 2);
+  assert_int_equal(ic.minimalnumberofconnections, 6);
+  assert_true(ic.pafthreshold == 0.1 && ic.pcutoff == 0.1 && ic.iou_threshold == 0.6);
+  assert_int_equal(ic.max_age, 1);
+  assert_int_equal(ic.min_hits, 1);
+  assert_false(ic.withid);
+  /* A user's edit is read, DeepLabCut's own 6.5 (len / 2) rounds down, a bad value names its line. */
+  free(test_write_file(test_dir, "inference_cfg.yaml", "max_age: 100\nminimalnumberofconnections: 6.5\ntopktoretain: 3\n"));
+  assert_int_equal(dlcc_inference_cfg_load(inference_path, &cfg, &ic, &err), DLCC_OK);
+  assert_int_equal(ic.max_age, 100);
+  assert_int_equal(ic.minimalnumberofconnections, 6);
+  assert_int_equal(ic.topktoretain, 3);
+  assert_true(ic.pcutoff == 0.1);
+  free(test_write_file(test_dir, "inference_cfg.yaml", "pcutoff: 0.2\niou_threshold: 1.5\n"));
+  assert_int_equal(dlcc_inference_cfg_load(inference_path, &cfg, &ic, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "inference_cfg.yaml line 2: iou_threshold is 1.5; it must be a number from 0 to 1");
+  free(test_write_file(test_dir, "inference_cfg.yaml", "withid: maybe\n"));
+  assert_int_equal(dlcc_inference_cfg_load(inference_path, &cfg, &ic, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "line 1: withid is maybe; it must be true or false");
+  dlcc_config_free(&cfg);
+  free(inference_path);
+  free(test_dir);
 
   /* Joints per individual: the first image has both flies; female's midlegL4 is unlabeled. */
   cJSON *ds = read_json(res.splits[0].dataset_file);

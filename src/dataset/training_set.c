@@ -13,6 +13,7 @@
 #include "dataset/input_size.h"
 #include "dataset/labeled_data.h"
 #include "project/config.h"
+#include "project/inference_cfg.h"
 #include "project/layout.h"
 #include "project/posecfg.h"
 #include "util/fileio.h"
@@ -292,6 +293,18 @@ static int compare_size(const void *a, const void *b) {
 }
 
 /* One TrainingFraction: permutation, training set, split, pose_cfg files. */
+/* maDLC's test/inference_cfg.yaml (DeepLabCut's template with topktoretain and
+ * minimalnumberofconnections from config.yaml), which analysis and tracking read. */
+static dlcc_status write_inference_cfg(const dlcc_project_config *cfg, const char *test_dir, dlcc_error *err) {
+  dlcc_inference_cfg ic;
+  dlcc_inference_cfg_defaults(&ic, cfg);
+  char *path = dlcc_path_join(test_dir, "inference_cfg.yaml");
+  if (!path) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  dlcc_status st = dlcc_inference_cfg_save(&ic, path, err);
+  free(path);
+  return st;
+}
+
 static dlcc_status create_split(const dlcc_project_config *cfg, const dlcc_training_set_options *opt,
                                 const dlcc_labeled_data *data, dlcc_pose_cfg *pc, double fraction,
                                 dlcc_training_split *split, dlcc_notes *notes, dlcc_error *err) {
@@ -329,6 +342,7 @@ static dlcc_status create_split(const dlcc_project_config *cfg, const dlcc_train
   if (!st) st = dlcc_mkdirs(test_dir, err);
   if (!st) st = dlcc_pose_cfg_save(pc, train_cfg, err);
   if (!st) st = dlcc_pose_cfg_save(pc, test_cfg, err);
+  if (!st && cfg->multianimal) st = write_inference_cfg(cfg, test_dir, err);
   free(perm);
   free(dataset_rel);
   free(split_rel);
