@@ -249,6 +249,7 @@ void dlcc_model_close(dlcc_model *m) {
   free(m->input);
   free(m->part);
   free(m->locref);
+  free(m->paf);
   memset(m, 0, sizeof *m);
   m->loaded = -1;
 }
@@ -310,8 +311,9 @@ static dlcc_status run_network(dlcc_model *m, dlcc_nn_engine *e, const int64_t i
   return st;
 }
 
-dlcc_status dlcc_model_predict(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
-                               const dlcc_crop_box *crop, double *pose, dlcc_error *err) {
+/* Checks the batch, converts it to the network's input and runs the network (part and locref out). */
+static dlcc_status predict_batch(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
+                                 const dlcc_crop_box *crop, int64_t in[4], int64_t out[4], dlcc_error *err) {
   if (m->loaded < 0) return dlcc_fail(err, DLCC_ERR_INVALID, "no snapshot loaded: load one before predicting");
   dlcc_status st = check_batch(images, n, crop, err);
   if (st) return st;
@@ -320,8 +322,29 @@ dlcc_status dlcc_model_predict(dlcc_model *m, dlcc_nn_engine *e, const dlcc_imag
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory for a batch of %d images of %dx%d", n, box.width,
                      box.height);
   images_to_nchw(images, n, &box, m->input);
-  int64_t in[4] = {n, 3, box.height, box.width}, out[4];
-  st = run_network(m, e, in, out, err);
+  in[0] = n;
+  in[1] = 3;
+  in[2] = box.height;
+  in[3] = box.width;
+  return run_network(m, e, in, out, err);
+}
+
+dlcc_status dlcc_model_predict_maps(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
+                                    const dlcc_crop_box *crop, int64_t part_dims[4], dlcc_error *err) {
+  int64_t in[4], paf[4];
+  dlcc_status st = predict_batch(m, e, images, n, crop, in, part_dims, err);
+  if (st || !dlcc_nn_network_has_head(m->net, DLCC_NN_HEAD_PAIRWISE)) return st;
+  st = dlcc_nn_network_output_dims(m->net, DLCC_NN_HEAD_PAIRWISE, in, paf, err);
+  if (!st && !grow(&m->paf, &m->paf_cap, (size_t)(paf[0] * paf[1] * paf[2] * paf[3])))
+    st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory for the part affinity fields");
+  if (!st) st = dlcc_nn_network_head_export(m->net, e, DLCC_NN_HEAD_PAIRWISE, m->paf, err);
+  return st;
+}
+
+dlcc_status dlcc_model_predict(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
+                               const dlcc_crop_box *crop, double *pose, dlcc_error *err) {
+  int64_t in[4], out[4];
+  dlcc_status st = predict_batch(m, e, images, n, crop, in, out, err);
   if (st) return st;
   /* part_pred may carry identity channels after the joints (maDLC): predict reads the first num_joints
    * of each image, so pass images one at a time when there are more channels */

@@ -57,8 +57,8 @@ typedef struct dlcc_model {
   long loaded;                  /* index into snapshots of the weights in net; -1 before loading */
   dlcc_predict_params predict;
   /* prediction buffers, grown as needed */
-  float *input, *part, *locref;
-  size_t input_cap, part_cap, locref_cap;
+  float *input, *part, *locref, *paf;
+  size_t input_cap, part_cap, locref_cap, paf_cap;
 } dlcc_model;
 
 /* Opens the shuffle of cfg chosen by opt: finds its model folder, reads test/pose_cfg.yaml, lists and
@@ -98,6 +98,13 @@ typedef struct dlcc_crop_box {
  * (cropped) input. Fails on images of different sizes, a crop outside the image, a NaN output. */
 dlcc_status dlcc_model_predict(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
                                const dlcc_crop_box *crop, double *pose, dlcc_error *err);
+
+/* The network's maps for n images of one size (crop as above), for multi-animal prediction: m->part
+ * receives part_pred's logits [n][channels][H][W] (dims in part_dims), m->locref [n][2 num_joints][H][W]
+ * with location refinement, m->paf [n][2 num_limbs][H][W] when the network has the pairwise head
+ * (else NULL). Valid until the next prediction. */
+dlcc_status dlcc_model_predict_maps(dlcc_model *m, dlcc_nn_engine *e, const dlcc_image *images, int n,
+                                    const dlcc_crop_box *crop, int64_t part_dims[4], dlcc_error *err);
 
 void dlcc_model_close(dlcc_model *m);
 
