@@ -115,6 +115,8 @@ typedef struct dlcc_pose_cfg {
   int sigma;
   bool locref_smooth;
   int topktoretain;            /* 0: as many as config.yaml lists individuals */
+  double oks_sigma;            /* 0.1: maDLC evaluation's OKS sigma, every keypoint */
+  double bbox_margin;          /* 0: pixels around the labels' box in the OKS area */
   bool multi_stage;
 
   char *source_path;           /* the file this came from, for messages; NULL when built in memory */

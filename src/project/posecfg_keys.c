@@ -146,6 +146,9 @@ const key_spec dlcc_pose_cfg_keys[] = {
     INT("sigma", sigma, "1", NULL, SAVE_WHEN_SET, AT_LEAST(0)),
     BOOLEAN("locref_smooth", locref_smooth, "false", NULL, SAVE_WHEN_SET),
     INT("topktoretain", topktoretain, "0", NULL, SAVE_WHEN_SET, AT_LEAST(0)),
+    /* maDLC evaluation: the OKS keypoint sigma and the margin around the labels' bounding box */
+    DBL("oks_sigma", oks_sigma, "0.1", NULL, SAVE_WHEN_SET, ABOVE(0)),
+    DBL("bbox_margin", bbox_margin, "0", NULL, SAVE_WHEN_SET, AT_LEAST(0)),
     INT("max_snapshots_to_keep", max_snapshots_to_keep, "5", NULL, SAVE_WHEN_SET, AT_LEAST(1)),
 };
 const size_t dlcc_pose_cfg_n_keys = sizeof dlcc_pose_cfg_keys / sizeof *dlcc_pose_cfg_keys;
