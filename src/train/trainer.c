@@ -115,11 +115,6 @@ static dlcc_status check_multianimal(const dlcc_pose_cfg *c, const char *where, 
                      "%s is a multi-animal shuffle (it has partaffinityfield_graph) but dataset_type is %s; set "
                      "dataset_type: multi-animal-imgaug",
                      where, c->dataset_type ? c->dataset_type : "missing");
-  if (c->partaffinityfield_predict && c->n_limbs == 0)
-    return dlcc_fail(err, DLCC_ERR_INVALID,
-                     "%s: partaffinityfield_predict is true but partaffinityfield_graph is empty; list the limbs "
-                     "([joint, joint] pairs) or set partaffinityfield_predict: false",
-                     where);
   if (c->pairwise_predict && !c->partaffinityfield_predict)
     return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
                      "%s: pairwise_predict is true but partaffinityfield_predict is false; a multi-animal network "
