@@ -772,6 +772,45 @@ static void test_a_three_animal_demo_project_trains_with_all_three_losses(void *
   free_demo(&p);
 }
 
+static void remove_snapshot(const project *p, long iteration);
+
+/* maDLC batches are functions of (seed, k) too: iterations 0..5 straight, or 0..2 and then resumed to 5,
+ * end in the same snapshot bytes (weights, Adam's state, iteration, random state). */
+static void test_a_resumed_multi_animal_run_ends_as_a_straight_one(void **state) {
+  (void)state;
+  project p = make_demo("madlcresume");
+  edit_pose_cfg(&p, few_iterations);
+  seen s = {0};
+  dlcc_train_options opt = small_options(p.config, 5, &s);
+  dlcc_train_result result;
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  if (dlcc_train_run(&opt, &result, &notes, &err)) fail_msg("%s", err.message);
+  dlcc_train_result_free(&result);
+  char *last = train_file(&p, "snapshot-5.safetensors");
+  size_t straight_len;
+  char *straight = test_read_file(last, &straight_len);
+  for (long it = 2; it <= 5; it += it == 4 ? 1 : 2) remove_snapshot(&p, it);
+
+  opt = small_options(p.config, 2, &s);
+  if (dlcc_train_run(&opt, &result, &notes, &err)) fail_msg("%s", err.message);
+  dlcc_train_result_free(&result);
+  opt = small_options(p.config, 5, &s);
+  opt.resume = true;
+  if (dlcc_train_run(&opt, &result, &notes, &err)) fail_msg("%s", err.message);
+  assert_int_equal(result.first_iteration, 3);
+  dlcc_train_result_free(&result);
+  size_t resumed_len;
+  char *resumed = test_read_file(last, &resumed_len);
+  assert_int_equal(resumed_len, straight_len);
+  if (memcmp(straight, resumed, straight_len)) fail_msg("the resumed run's snapshot-5 differs from the straight run's");
+  free(straight);
+  free(resumed);
+  free(last);
+  dlcc_notes_free(&notes);
+  free_demo(&p);
+}
+
 /* The whole frame every time (crop_size = the frame, scale 1, no rotation): 60 iterations of adam
  * learn the 7 training frames. */
 static void easy(dlcc_pose_cfg *cfg) {
@@ -927,6 +966,7 @@ int main(void) {
       cmocka_unit_test(test_the_plan_reads_rotation_fliplr_and_symmetric_pairs_as_deeplabcut),
       cmocka_unit_test(test_the_same_seed_gives_the_same_batches),
       cmocka_unit_test(test_a_three_animal_demo_project_trains_with_all_three_losses),
+      cmocka_unit_test(test_a_resumed_multi_animal_run_ends_as_a_straight_one),
       cmocka_unit_test(test_the_loss_falls_on_a_tiny_multi_animal_problem),
       cmocka_unit_test(test_multi_animal_settings_deeplabcut_overrides_or_cannot_train),
       cmocka_unit_test(test_the_flies_project_trains),
