@@ -199,7 +199,8 @@ static void test_part_affinity_fields_lie_exactly_along_both_animals_limbs(void 
       const double expect[6] = {ab, 0, 0, bc, 0, 0};
       for (int ch = 0; ch < 6; ch++) {
         float v = at(b, b->paf, 6, 0, ch, x, y);
-        if (fabs(v - expect[ch]) > 1e-6) fail_msg("paf channel %d at (%d, %d) is %g, expected %g", ch, x, y, v, expect[ch]);
+        if (fabs(v - expect[ch]) > 1e-6)
+          fail_msg("paf channel %d at (%d, %d) is %g, expected %g", ch, x, y, v, expect[ch]);
         assert_true(at(b, b->paf_mask, 6, 0, ch, x, y) == 1);
       }
     }
@@ -272,7 +273,8 @@ static void test_identity_channels_follow_each_animal_and_skip_the_unique_parts(
  * naming the image and the animal; the same joint in two animals is what maDLC is for. */
 static void test_a_joint_listed_twice_for_one_animal_is_refused(void **state) {
   (void)state;
-  const ma_frame twice = {"labeled-data/v/img0.png", 128, 96, 2, {3, 1}, {{{0, 12, 20}, {1, 60, 20}, {1, 62, 22}}, {{1, 100, 36}}}};
+  const ma_frame twice = {"labeled-data/v/img0.png", 128, 96, 2, {3, 1},
+                          {{{0, 12, 20}, {1, 60, 20}, {1, 62, 22}}, {{1, 100, 36}}}};
   ma_project p;
   ma_project_make(&p, &twice, 1);
   dlcc_error err;
@@ -562,7 +564,8 @@ static batch_copy copy_batch(const dlcc_train_batch *b) {
 }
 
 static bool same_batch(const batch_copy *a, const batch_copy *b) {
-  if (a->width != b->width || a->height != b->height || memcmp(a->image_indices, b->image_indices, sizeof a->image_indices) ||
+  if (a->width != b->width || a->height != b->height ||
+      memcmp(a->image_indices, b->image_indices, sizeof a->image_indices) ||
       memcmp(a->windows, b->windows, sizeof a->windows))
     return false;
   for (int k = 0; k < 7; k++)
@@ -850,7 +853,8 @@ static void test_the_loss_falls_on_a_tiny_multi_animal_problem(void **state) {
   print_message("mean loss of iterations 0-9: %.4f (limb %.4f), of 50-59: %.4f (limb %.4f)\n", first, first_limb,
                 last, last_limb);
   if (!(last < 0.25 * first)) fail_msg("mean loss of iterations 0-9: %.4f, of 50-59: %.4f", first, last);
-  if (!(last_limb < first_limb)) fail_msg("mean limb loss of iterations 0-9: %.4f, of 50-59: %.4f", first_limb, last_limb);
+  if (!(last_limb < first_limb))
+    fail_msg("mean limb loss of iterations 0-9: %.4f, of 50-59: %.4f", first_limb, last_limb);
   free_demo(&p);
 }
 

@@ -467,7 +467,8 @@ static void display(trainer *t, long iteration) {
   dlcc_train_log_record r = {.iteration = iteration, .losses = w->sum, .lr = dlcc_nn_learning_rate(&t->cfg, iteration),
                              .images_per_s = seconds > 0 ? (double)w->images / seconds : 0,
                              .intermediate = t->loss_spec.intermediate_supervision,
-                             .pairwise = t->loss_spec.pairwise || t->cfg.multianimal, .multianimal = t->cfg.multianimal};
+                             .pairwise = t->loss_spec.pairwise || t->cfg.multianimal,
+                             .multianimal = t->cfg.multianimal};
   scale_losses(&r.losses, 1.0 / (double)w->iterations);
   char line[512];
   dlcc_train_log_format(&r, line, sizeof line);

@@ -96,13 +96,14 @@ typedef struct dlcc_train_result {
 /* Trains as described at the top. Fails before training, naming the file and what to change, when:
  * the shuffle has no pose_cfg.yaml (run create-training-dataset), pose_cfg asks for what dlcc cannot
  * train yet (single-animal pairwise, maDLC's crop_sampling none or pre_resize, a stride other than 8,
- * bf16 without kernels), init_weights names a .safetensors
- * file that is missing or does not fit, the train folder already holds snapshots and resume is off,
+ * bf16 without kernels), init_weights names a .safetensors file that is missing or does not fit,
+ * the train folder already holds snapshots and resume is off,
  * or resume is on and it holds none. During training, a batch the loader cannot make (an image out of
  * the input-size bounds) stops with the loader's message (a snapshot keeps the iterations done). Notes:
  * random initialisation (and its batch norm), augmentations the pose_cfg switches on that dlcc does
  * not apply yet, resuming; maDLC: multi_stage (dlcrnet) not built, batch_size 1 with an optimizer
- * other than adam (as DeepLabCut), mirror ignored. result (freed with dlcc_train_result_free) is filled also after a failure
+ * other than adam (as DeepLabCut), mirror ignored. result (freed with dlcc_train_result_free) is filled
+ * also after a failure
  * or an interruption. */
 dlcc_status dlcc_train_run(const dlcc_train_options *opt, dlcc_train_result *result, dlcc_notes *notes,
                            dlcc_error *err);
