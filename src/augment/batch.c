@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "augment/affine.h"
+#include "augment/batch_internal.h"
 #include "augment/mirror.h"
 #include "dataset/input_size.h"
 
@@ -20,8 +21,7 @@ static dlcc_status out_of_memory(dlcc_error *err, const char *what, size_t bytes
   return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory for %s (%zu bytes)", what, bytes);
 }
 
-/* Makes img a width x height image, reallocating only when it outgrows *capacity bytes. */
-static dlcc_status reserve_image(dlcc_image *img, size_t *capacity, int width, int height, dlcc_error *err) {
+dlcc_status dlcc_aug_reserve_image(dlcc_image *img, size_t *capacity, int width, int height, dlcc_error *err) {
   size_t bytes = (size_t)width * (size_t)height * 3;
   if (bytes > *capacity) {
     uint8_t *grown = realloc(img->rgb, bytes);
@@ -34,7 +34,7 @@ static dlcc_status reserve_image(dlcc_image *img, size_t *capacity, int width, i
   return DLCC_OK;
 }
 
-static dlcc_status reserve_batch(dlcc_aug_batch *b, size_t n, dlcc_error *err) {
+dlcc_status dlcc_aug_reserve_frames(dlcc_aug_batch *b, size_t n, dlcc_error *err) {
   if (n > b->samples_capacity) {
     dlcc_aug_sample *grown = realloc(b->samples, n * sizeof *grown);
     if (!grown) return out_of_memory(err, "the batch's frames", n * sizeof *grown);
@@ -53,7 +53,7 @@ static dlcc_status reserve_batch(dlcc_aug_batch *b, size_t n, dlcc_error *err) {
   return DLCC_OK;
 }
 
-static dlcc_status reserve_joints(dlcc_aug_sample *s, size_t n, dlcc_error *err) {
+dlcc_status dlcc_aug_reserve_joints(dlcc_aug_sample *s, size_t n, dlcc_error *err) {
   if (n <= s->joints_capacity) return DLCC_OK;
   dlcc_joint *grown = realloc(s->joints, n * sizeof *grown);
   if (!grown) return out_of_memory(err, "a frame's joints", n * sizeof *grown);
@@ -99,7 +99,7 @@ static dlcc_status size_error(const dlcc_pose_cfg *cfg, const dlcc_aug_source *s
                    cfg->source_path ? cfg->source_path : "pose_cfg.yaml", DLCC_AUG_SIZE_TRIES);
 }
 
-static double draw_scale(const dlcc_pose_cfg *cfg, dlcc_rng *rng) {
+double dlcc_aug_draw_scale(const dlcc_pose_cfg *cfg, dlcc_rng *rng) {
   double lo = cfg->scale_jitter_lo, up = cfg->scale_jitter_up;
   return cfg->global_scale * (lo + (up - lo) * dlcc_rng_uniform(rng));
 }
@@ -112,7 +112,7 @@ static dlcc_status choose_size(dlcc_aug_batch *b, const dlcc_pose_cfg *cfg, cons
                                size_t n, dlcc_rng *rng, dlcc_error *err) {
   size_t pick = 0;
   for (int t = 0; t < DLCC_AUG_SIZE_TRIES; t++) {
-    b->scale = draw_scale(cfg, rng);
+    b->scale = dlcc_aug_draw_scale(cfg, rng);
     pick = dlcc_rng_below(rng, (uint32_t)n);
     b->width = dlcc_aug_scaled_length(sources[pick].image->width, b->scale);
     b->height = dlcc_aug_scaled_length(sources[pick].image->height, b->scale);
@@ -138,17 +138,17 @@ static dlcc_status transform_pixels(dlcc_aug_batch *b, const dlcc_aug_sample *s,
   const dlcc_image *cur = src;
   dlcc_status st = DLCC_OK;
   if (s->mirrored) {
-    if ((st = reserve_image(&b->flipped, &b->flipped_capacity, cur->width, cur->height, err))) return st;
+    if ((st = dlcc_aug_reserve_image(&b->flipped, &b->flipped_capacity, cur->width, cur->height, err))) return st;
     dlcc_aug_mirror_image(cur, &b->flipped);
     cur = &b->flipped;
   }
   if (s->rotation != 0) {
-    if ((st = reserve_image(&b->rotated, &b->rotated_capacity, cur->width, cur->height, err))) return st;
+    if ((st = dlcc_aug_reserve_image(&b->rotated, &b->rotated_capacity, cur->width, cur->height, err))) return st;
     dlcc_aug_rotate_image(rot, cur, &b->rotated);
     cur = &b->rotated;
   }
   if (cur->width != b->width || cur->height != b->height) {
-    if ((st = reserve_image(&b->resized, &b->resized_capacity, b->width, b->height, err))) return st;
+    if ((st = dlcc_aug_reserve_image(&b->resized, &b->resized_capacity, b->width, b->height, err))) return st;
     if ((st = dlcc_aug_resize(&b->resizer, cur, &b->resized, err))) return st;
     cur = &b->resized;
   }
@@ -156,16 +156,14 @@ static dlcc_status transform_pixels(dlcc_aug_batch *b, const dlcc_aug_sample *s,
   return DLCC_OK;
 }
 
-/* Whether a point lies on the image: with pixel centres at integers the image spans [-0.5, side - 0.5],
- * which is DeepLabCut's 0 < x < width test in imgaug's coordinates (pixel edges at integers). */
-static bool inside(double x, double y, int width, int height) {
+bool dlcc_aug_inside(double x, double y, int width, int height) {
   return x > -0.5 && x < width - 0.5 && y > -0.5 && y < height - 0.5;
 }
 
 /* Maps the visible joints through the same flip, rotation and resize as the pixels; keeps those inside. */
 static dlcc_status transform_joints(dlcc_aug_batch *b, dlcc_aug_sample *s, const dlcc_aug_source *src,
                                     const dlcc_aug_rotation *rot, dlcc_error *err) {
-  dlcc_status st = reserve_joints(s, src->n_joints, err);
+  dlcc_status st = dlcc_aug_reserve_joints(s, src->n_joints, err);
   if (st != DLCC_OK) return st;
   size_t n = 0;
   for (size_t j = 0; j < src->n_joints; j++)
@@ -178,13 +176,12 @@ static dlcc_status transform_joints(dlcc_aug_batch *b, dlcc_aug_sample *s, const
     if (s->rotation != 0) dlcc_aug_rotation_apply(rot, &joint.x, &joint.y);
     joint.x = dlcc_aug_resize_coord(joint.x, width, b->width);
     joint.y = dlcc_aug_resize_coord(joint.y, height, b->height);
-    if (inside(joint.x, joint.y, b->width, b->height)) s->joints[s->n_joints++] = joint;
+    if (dlcc_aug_inside(joint.x, joint.y, b->width, b->height)) s->joints[s->n_joints++] = joint;
   }
   return DLCC_OK;
 }
 
-/* Interleaved 8-bit RGB to the three float planes of one frame. */
-static void write_planes(const dlcc_image *img, float *out) {
+void dlcc_aug_write_planes(const dlcc_image *img, float *out) {
   size_t plane = (size_t)img->width * img->height;
   for (size_t p = 0; p < plane; p++)
     for (int c = 0; c < 3; c++) out[c * plane + p] = img->rgb[3 * p + c];
@@ -199,7 +196,7 @@ static dlcc_status make_sample(dlcc_aug_batch *b, const dlcc_pose_cfg *cfg, cons
   const dlcc_image *result;
   dlcc_status st = transform_pixels(b, s, img, &rot, &result, err);
   if (st != DLCC_OK) return st;
-  write_planes(result, b->pixels + index * 3 * (size_t)b->width * b->height);
+  dlcc_aug_write_planes(result, b->pixels + index * 3 * (size_t)b->width * b->height);
   /* DeepLabCut's get_scmap_update "approximates the scale" the same way. */
   s->scale = fmin((double)b->width / img->width, (double)b->height / img->height);
   return transform_joints(b, s, src, &rot, err);
@@ -207,7 +204,7 @@ static dlcc_status make_sample(dlcc_aug_batch *b, const dlcc_pose_cfg *cfg, cons
 
 /* ---- the batch ---- */
 
-static dlcc_status check_sources(const dlcc_aug_source *sources, size_t n, dlcc_error *err) {
+dlcc_status dlcc_aug_check_sources(const dlcc_aug_source *sources, size_t n, dlcc_error *err) {
   if (n == 0 || n > UINT32_MAX) return dlcc_fail(err, DLCC_ERR_INVALID, "a batch needs 1 to %u frames, got %zu",
                                                  (unsigned)UINT32_MAX, n);
   for (size_t i = 0; i < n; i++) {
@@ -226,9 +223,9 @@ static dlcc_status check_sources(const dlcc_aug_source *sources, size_t n, dlcc_
 
 dlcc_status dlcc_aug_batch_make(dlcc_aug_batch *batch, const dlcc_pose_cfg *cfg, const dlcc_aug_source *sources,
                                 size_t n, dlcc_rng *rng, dlcc_error *err) {
-  dlcc_status st = check_sources(sources, n, err);
+  dlcc_status st = dlcc_aug_check_sources(sources, n, err);
   if (st == DLCC_OK) st = choose_size(batch, cfg, sources, n, rng, err);
-  if (st == DLCC_OK) st = reserve_batch(batch, n, err);
+  if (st == DLCC_OK) st = dlcc_aug_reserve_frames(batch, n, err);
   for (size_t i = 0; i < n && st == DLCC_OK; i++) st = make_sample(batch, cfg, &sources[i], i, rng, err);
   if (st != DLCC_OK) batch->n = 0;
   return st;
@@ -236,12 +233,17 @@ dlcc_status dlcc_aug_batch_make(dlcc_aug_batch *batch, const dlcc_pose_cfg *cfg,
 
 void dlcc_aug_batch_free(dlcc_aug_batch *batch) {
   if (!batch) return;
-  for (size_t i = 0; i < batch->samples_capacity; i++) free(batch->samples[i].joints);
+  for (size_t i = 0; i < batch->samples_capacity; i++) {
+    free(batch->samples[i].joints);
+    free(batch->samples[i].joints_per_animal);
+  }
   free(batch->samples);
   free(batch->pixels);
   free(batch->flipped.rgb);
   free(batch->rotated.rgb);
   free(batch->resized.rgb);
+  free(batch->padded.rgb);
+  free(batch->cropped.rgb);
   dlcc_aug_resizer_free(&batch->resizer);
   *batch = (dlcc_aug_batch){0};
 }

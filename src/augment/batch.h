@@ -26,6 +26,10 @@ typedef struct dlcc_aug_source {
   const dlcc_image *image;
   const dlcc_joint *joints;   /* labels in the image's pixels; a non-finite x or y means not visible */
   size_t n_joints;
+  /* maDLC: joints_per_animal[a] consecutive entries of `joints` are animal a's (n_animals slots, the
+   * training set's); the single-animal batch ignores these (NULL, 0) */
+  const size_t *joints_per_animal;
+  size_t n_animals;
   const char *name;           /* for messages (e.g. labeled-data/m4s1/img0012.png); NULL: its index */
 } dlcc_aug_source;
 
@@ -34,10 +38,16 @@ typedef struct dlcc_aug_sample {
   dlcc_joint *joints;         /* the joints still inside the image, in the batch's pixels */
   size_t n_joints;
   size_t joints_capacity;
+  /* maDLC: how many of `joints` (consecutive) are each animal's, n_animals = the source's slots;
+   * 0 animals in a single-animal batch */
+  size_t *joints_per_animal;
+  size_t n_animals;
+  size_t animals_capacity;
   double scale;               /* min(batch width / image width, batch height / image height): the scale
                                  DeepLabCut's targets use for this frame (pos_dist_thresh * scale) */
   bool mirrored;
   double rotation;            /* degrees turned (clockwise on screen); 0 when not rotated */
+  int crop_x0, crop_y0;       /* maDLC: the crop window's pixel (0, 0) in the source image's pixels */
 } dlcc_aug_sample;
 
 /* A batch and the scratch reused from one batch to the next. Zero-initialise; free with
@@ -50,8 +60,8 @@ typedef struct dlcc_aug_batch {
   dlcc_aug_sample *samples;   /* n */
 
   size_t pixels_capacity, samples_capacity;
-  dlcc_image flipped, rotated, resized;
-  size_t flipped_capacity, rotated_capacity, resized_capacity;
+  dlcc_image flipped, rotated, resized, padded, cropped;
+  size_t flipped_capacity, rotated_capacity, resized_capacity, padded_capacity, cropped_capacity;
   dlcc_aug_resizer resizer;
 } dlcc_aug_batch;
 

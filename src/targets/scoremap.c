@@ -98,6 +98,46 @@ static void write_window(const window_geometry *g, const dlcc_joint *j, int map_
   }
 }
 
+static window_geometry geometry_of(const dlcc_scoremap_params *p) {
+  window_geometry g = {.stride = p->stride, .locref_scale = 1.0 / p->locref_stdev};
+  g.half_stride = p->multianimal ? floor(p->stride / 2) : p->stride / 2;
+  g.dist_thresh = p->pos_dist_thresh * p->scale;
+  g.dist_thresh_sq = g.dist_thresh * g.dist_thresh;
+  return g;
+}
+
+/* Sets to 1 the cells of one joint's window in one channel (the cells write_window scores). */
+static void mark_window(const window_geometry *g, const dlcc_joint *j, int map_width, int map_height, float *channel) {
+  cell_range xs = axis_window(j->x, g, map_width), ys = axis_window(j->y, g, map_height);
+  for (int y = ys.lo; y <= ys.hi; y++) {
+    double dy = j->y - y * g->stride - g->half_stride;
+    for (int x = xs.lo; x <= xs.hi; x++) {
+      double dx = j->x - x * g->stride - g->half_stride;
+      if (dx * dx + dy * dy <= g->dist_thresh_sq) channel[(size_t)y * (size_t)map_width + (size_t)x] = 1;
+    }
+  }
+}
+
+void dlcc_scoremap_identity_build(const dlcc_scoremap_params *p, int num_idchannel, const dlcc_joint *joints,
+                                  const size_t *joints_per_animal, size_t n_animals, int map_width, int map_height,
+                                  float *identity, float *weights) {
+  if (num_idchannel <= 0 || map_width <= 0 || map_height <= 0) return;
+  size_t plane = (size_t)map_width * (size_t)map_height, channels = (size_t)num_idchannel;
+  fill(identity, channels * plane, 0);
+  if (weights) fill(weights, channels * plane, p->weigh_only_present_joints ? 0 : 1);
+  window_geometry g = geometry_of(p);
+  size_t first = 0;
+  for (size_t a = 0; a < n_animals; a++) {
+    size_t own = joints_per_animal[a];
+    for (size_t k = first; a < channels && k < first + own; k++) {
+      const dlcc_joint *j = &joints[k];
+      if (j->id < 0 || j->id >= p->num_joints || !isfinite(j->x) || !isfinite(j->y)) continue;
+      mark_window(&g, j, map_width, map_height, identity + a * plane);
+    }
+    first += own;
+  }
+}
+
 void dlcc_scoremap_targets_build(const dlcc_scoremap_params *p, const dlcc_joint *joints, size_t n_joints,
                                  int map_width, int map_height, float *scoremap, float *weights, float *locref,
                                  float *locref_mask) {
@@ -109,10 +149,7 @@ void dlcc_scoremap_targets_build(const dlcc_scoremap_params *p, const dlcc_joint
   fill(locref, 2 * channels * plane, 0);
   fill(locref_mask, 2 * channels * plane, mask_everywhere ? 1 : 0);
 
-  window_geometry g = {.stride = p->stride, .locref_scale = 1.0 / p->locref_stdev};
-  g.half_stride = p->multianimal ? floor(p->stride / 2) : p->stride / 2;
-  g.dist_thresh = p->pos_dist_thresh * p->scale;
-  g.dist_thresh_sq = g.dist_thresh * g.dist_thresh;
+  window_geometry g = geometry_of(p);
   /* With mask_everywhere the window's mask writes are no-ops (1 over 1), as in DeepLabCut. */
   for (size_t k = 0; k < n_joints; k++) {
     const dlcc_joint *j = &joints[k];

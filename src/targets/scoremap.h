@@ -48,4 +48,18 @@ void dlcc_scoremap_targets_build(const dlcc_scoremap_params *p, const dlcc_joint
                                  int map_width, int map_height, float *scoremap, float *weights, float *locref,
                                  float *locref_mask);
 
+/* maDLC's identity channels (pose_cfg num_idchannel > 0, config.yaml identity: true), which follow
+ * the num_joints score-map channels of part_pred. Channel a (a < num_idchannel) is 1 on every cell
+ * where any visible joint of animal a has its score-map window (the cells dlcc_scoremap_targets_build
+ * sets for that joint), 0 elsewhere: the animal's identity is learnt where its body parts are. Joints
+ * come grouped by animal as for the part affinity fields (joints_per_animal[a] consecutive entries
+ * of `joints` are animal a's); animals from num_idchannel on (the unique body parts' "single") and
+ * animals without joints in this image mark nothing. Weights: 1 on every cell of every identity
+ * channel, or 0 everywhere with weigh_only_present_joints (DeepLabCut then weighs only the channels
+ * of the joints present, never an identity channel). Arrays [num_idchannel][H][W], overwritten
+ * entirely; weights may be NULL. Joints with a bad id or a non-finite coordinate are ignored. */
+void dlcc_scoremap_identity_build(const dlcc_scoremap_params *p, int num_idchannel, const dlcc_joint *joints,
+                                  const size_t *joints_per_animal, size_t n_animals, int map_width, int map_height,
+                                  float *identity, float *weights);
+
 #endif

@@ -216,6 +216,25 @@ static dlcc_status read_joint(const cJSON *triple, int num_joints, const char *f
   return DLCC_OK;
 }
 
+/* maDLC: a joint id at most once per animal (DeepLabCut keeps one position per animal and joint; the
+ * part affinity fields join one joint to one other). */
+static dlcc_status check_each_joint_once(const dlcc_train_dataset *ds, size_t i, const dlcc_train_image *img,
+                                         dlcc_error *err) {
+  size_t first = 0;
+  for (size_t a = 0; a < img->n_animals; a++) {
+    const dlcc_joint *own = img->joints + first;
+    for (size_t k = 0; k < img->joints_per_animal[a]; k++)
+      for (size_t m = 0; m < k; m++)
+        if (own[m].id == own[k].id)
+          return entry_fail(err, DLCC_ERR_INVALID, ds->file, i, img->name,
+                            "joints[%zu] lists joint %d twice (entries %zu and %zu); each animal has one position "
+                            "per body part: recreate the training set with dlcc create-training-dataset",
+                            a, own[k].id, m, k);
+    first += img->joints_per_animal[a];
+  }
+  return DLCC_OK;
+}
+
 /* "joints": per animal slot a list of [joint, x, y] (one slot for a single-animal set). */
 static dlcc_status read_joints(const cJSON *entry, const dlcc_train_dataset *ds, size_t i, dlcc_train_image *img,
                                dlcc_error *err) {
@@ -233,8 +252,10 @@ static dlcc_status read_joints(const cJSON *entry, const dlcc_train_dataset *ds,
       return entry_fail(err, DLCC_ERR_PARSE, ds->file, i, img->name, "each animal's joints must be a list");
     total += (size_t)cJSON_GetArraySize(slot);
   }
-  if (total && !(img->joints = malloc(total * sizeof *img->joints)))
+  if ((total && !(img->joints = malloc(total * sizeof *img->joints))) ||
+      (n_slots && !(img->joints_per_animal = calloc(n_slots, sizeof *img->joints_per_animal))))
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  img->n_animals = n_slots;
   size_t a = 0;
   cJSON_ArrayForEach(slot, animals) {
     size_t k = 0;
@@ -243,9 +264,9 @@ static dlcc_status read_joints(const cJSON *entry, const dlcc_train_dataset *ds,
       dlcc_status st = read_joint(triple, ds->num_joints, ds->file, i, a, k++, img, err);
       if (st) return st;
     }
-    a++;
+    img->joints_per_animal[a++] = k;
   }
-  return DLCC_OK;
+  return ds->multianimal ? check_each_joint_once(ds, i, img, err) : DLCC_OK;
 }
 
 /* Finds the image on disk and checks that its header gives the size the labels were made for. */
@@ -373,6 +394,7 @@ void dlcc_train_dataset_free(dlcc_train_dataset *ds) {
     free(ds->images[i].name);
     free(ds->images[i].path);
     free(ds->images[i].joints);
+    free(ds->images[i].joints_per_animal);
     dlcc_image_free(&ds->images[i].pixels);
   }
   free(ds->images);

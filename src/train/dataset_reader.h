@@ -24,8 +24,13 @@ typedef struct dlcc_train_image {
   char *name;           /* as the training set lists it, '/'-separated: labeled-data/m4s1/img0000.png */
   char *path;           /* where it was found on disk */
   int width, height;    /* from the training set, checked against the file */
-  dlcc_joint *joints;   /* the visible joints of every animal, in the image's pixels */
+  dlcc_joint *joints;   /* the visible joints of every animal, in the image's pixels, animal by animal */
   size_t n_joints;
+  /* joints_per_animal[a]: how many of `joints` (consecutive, in order) belong to animal slot a, as the
+   * training set lists the slots (maDLC: the individuals, then "single" for the unique body parts;
+   * single-animal: one slot). n_animals slots, some possibly empty. */
+  size_t *joints_per_animal;
+  size_t n_animals;
   dlcc_image pixels;    /* decoded when cached (pixels.rgb != NULL); else read on demand */
 } dlcc_train_image;
 

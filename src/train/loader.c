@@ -10,13 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment/batch_madlc.h"
+#include "targets/paf.h"
 #include "util/rng.h"
 
 typedef struct ring_slot {
   dlcc_train_batch batch;       /* what the consumer sees */
   dlcc_aug_batch aug;           /* pixels, surviving joints, and the augmentation's scratch */
-  float *scoremap, *weights, *locref, *locref_mask;
-  size_t target_capacity;       /* floats in scoremap and weights (locref and locref_mask hold twice that) */
+  float *scoremap, *weights, *locref, *locref_mask, *paf, *paf_mask;
+  size_t part_capacity;         /* floats in scoremap and weights */
+  size_t locref_capacity;       /* floats in locref and locref_mask */
+  size_t paf_capacity;          /* floats in paf and paf_mask */
   size_t *image_indices;        /* batch_size */
   dlcc_aug_source *sources;     /* batch_size */
   dlcc_image *decoded;          /* batch_size: pixels of images read on demand */
@@ -31,6 +35,12 @@ typedef struct ring_slot {
 struct dlcc_train_loader {
   const dlcc_train_dataset *data;
   const dlcc_pose_cfg *cfg;
+  /* maDLC: the augmentation read from cfg, the identity channels after the joints' and the limbs
+   * of the part affinity fields (none when partaffinityfield_predict is off) */
+  dlcc_aug_madlc_plan madlc;
+  int num_idchannel;
+  dlcc_limb *limbs;
+  int num_limbs;
   uint64_t seed;
   size_t batch_size;
   size_t ring_size;
@@ -78,14 +88,50 @@ static dlcc_status grow_floats(float **array, size_t n, dlcc_error *err) {
   return DLCC_OK;
 }
 
-static dlcc_status reserve_targets(ring_slot *s, size_t floats, dlcc_error *err) {
-  if (floats <= s->target_capacity) return DLCC_OK;
-  dlcc_status st = grow_floats(&s->scoremap, floats, err);
-  if (!st) st = grow_floats(&s->weights, floats, err);
-  if (!st) st = grow_floats(&s->locref, 2 * floats, err);
-  if (!st) st = grow_floats(&s->locref_mask, 2 * floats, err);
-  if (!st) s->target_capacity = floats;
+/* Grows a pair of target arrays (the targets and their weights) to hold `floats` each. */
+static dlcc_status reserve_pair(float **a, float **b, size_t *capacity, size_t floats, dlcc_error *err) {
+  if (floats <= *capacity) return DLCC_OK;
+  dlcc_status st = grow_floats(a, floats, err);
+  if (!st) st = grow_floats(b, floats, err);
+  if (!st) *capacity = floats;
   return st;
+}
+
+/* Floats per frame of each target, for a map of `plane` cells. */
+typedef struct target_sizes {
+  size_t part, locref, paf;
+} target_sizes;
+
+static target_sizes sizes_per_frame(const dlcc_train_loader *l, size_t plane) {
+  size_t joints = (size_t)l->cfg->num_joints;
+  return (target_sizes){.part = (joints + (size_t)l->num_idchannel) * plane, .locref = 2 * joints * plane,
+                        .paf = 2 * (size_t)l->num_limbs * plane};
+}
+
+static dlcc_status reserve_targets(ring_slot *s, const target_sizes *frame, size_t n, dlcc_error *err) {
+  dlcc_status st = reserve_pair(&s->scoremap, &s->weights, &s->part_capacity, n * frame->part, err);
+  if (!st) st = reserve_pair(&s->locref, &s->locref_mask, &s->locref_capacity, n * frame->locref, err);
+  if (!st && frame->paf) st = reserve_pair(&s->paf, &s->paf_mask, &s->paf_capacity, n * frame->paf, err);
+  return st;
+}
+
+/* maDLC's extra targets of frame i: the identity channels after the joints' and the part affinity
+ * fields, both with the batch's scale. */
+static void build_madlc_targets(const dlcc_train_loader *l, ring_slot *s, size_t i, const dlcc_scoremap_params *p,
+                                const target_sizes *frame, int map_width, int map_height) {
+  const dlcc_aug_sample *sample = &s->aug.samples[i];
+  size_t joint_floats = (size_t)p->num_joints * (size_t)map_width * (size_t)map_height;
+  if (l->num_idchannel > 0)
+    dlcc_scoremap_identity_build(p, l->num_idchannel, sample->joints, sample->joints_per_animal, sample->n_animals,
+                                 map_width, map_height, s->scoremap + i * frame->part + joint_floats,
+                                 s->weights + i * frame->part + joint_floats);
+  if (l->num_limbs > 0) {
+    dlcc_paf_params pp = {.limbs = l->limbs, .num_limbs = l->num_limbs, .stride = l->cfg->stride,
+                          .pafwidth = l->cfg->pafwidth, .scale = sample->scale,
+                          .weigh_only_present_joints = l->cfg->weigh_only_present_joints};
+    dlcc_paf_targets_build(&pp, sample->joints, sample->joints_per_animal, sample->n_animals, map_width, map_height,
+                           s->paf + i * frame->paf, s->paf_mask + i * frame->paf);
+  }
 }
 
 /* Targets of every frame at the batch's map size, each with the frame's own scale. */
@@ -94,15 +140,16 @@ static dlcc_status build_targets(const dlcc_train_loader *l, ring_slot *s, int *
   dlcc_scoremap_params p = target_params(l->cfg);
   int map_width, map_height;
   dlcc_scoremap_size(&p, s->aug.width, s->aug.height, &map_width, &map_height);
-  size_t per_frame = (size_t)p.num_joints * (size_t)map_width * (size_t)map_height;
-  dlcc_status st = reserve_targets(s, s->aug.n * per_frame, err);
+  target_sizes frame = sizes_per_frame(l, (size_t)map_width * (size_t)map_height);
+  dlcc_status st = reserve_targets(s, &frame, s->aug.n, err);
   if (st) return st;
   for (size_t i = 0; i < s->aug.n; i++) {
     const dlcc_aug_sample *sample = &s->aug.samples[i];
     p.scale = sample->scale;
     dlcc_scoremap_targets_build(&p, sample->joints, sample->n_joints, map_width, map_height,
-                                s->scoremap + i * per_frame, s->weights + i * per_frame,
-                                s->locref + 2 * i * per_frame, s->locref_mask + 2 * i * per_frame);
+                                s->scoremap + i * frame.part, s->weights + i * frame.part,
+                                s->locref + i * frame.locref, s->locref_mask + i * frame.locref);
+    if (l->cfg->multianimal) build_madlc_targets(l, s, i, &p, &frame, map_width, map_height);
   }
   *map_width_out = map_width;
   *map_height_out = map_height;
@@ -119,6 +166,10 @@ static dlcc_status draw_sources(const dlcc_train_loader *l, ring_slot *s, dlcc_r
     if (st) return st;
     s->sources[i] = (dlcc_aug_source){.image = pixels, .joints = img->joints, .n_joints = img->n_joints,
                                       .name = img->name};
+    if (l->cfg->multianimal) {
+      s->sources[i].joints_per_animal = img->joints_per_animal;
+      s->sources[i].n_animals = img->n_animals;
+    }
   }
   return DLCC_OK;
 }
@@ -128,14 +179,19 @@ static dlcc_status make_batch(const dlcc_train_loader *l, ring_slot *s, uint64_t
   dlcc_rng_seed(&rng, batch_seed(l->seed, k));
   int map_width = 0, map_height = 0;
   dlcc_status st = draw_sources(l, s, &rng, err);
-  if (!st) st = dlcc_aug_batch_make(&s->aug, l->cfg, s->sources, l->batch_size, &rng, err);
+  if (!st && l->cfg->multianimal)
+    st = dlcc_aug_madlc_batch_make(&s->aug, l->cfg, &l->madlc, s->sources, l->batch_size, &rng, err);
+  else if (!st)
+    st = dlcc_aug_batch_make(&s->aug, l->cfg, s->sources, l->batch_size, &rng, err);
   if (!st) st = build_targets(l, s, &map_width, &map_height, err);
   if (st) return st;
   s->batch = (dlcc_train_batch){.index = k, .n = s->aug.n, .width = s->aug.width, .height = s->aug.height,
                                 .map_width = map_width, .map_height = map_height,
-                                .num_joints = l->cfg->num_joints, .inputs = s->aug.pixels,
+                                .num_joints = l->cfg->num_joints, .num_idchannel = l->num_idchannel,
+                                .num_limbs = l->num_limbs, .inputs = s->aug.pixels,
                                 .scoremap = s->scoremap, .weights = s->weights, .locref = s->locref,
-                                .locref_mask = s->locref_mask, .image_indices = s->image_indices,
+                                .locref_mask = s->locref_mask, .paf = l->num_limbs ? s->paf : NULL,
+                                .paf_mask = l->num_limbs ? s->paf_mask : NULL, .image_indices = s->image_indices,
                                 .samples = s->aug.samples, .scale = s->aug.scale};
   return DLCC_OK;
 }
@@ -234,6 +290,37 @@ static dlcc_status check_options(const dlcc_train_dataset *data, const dlcc_pose
   return DLCC_OK;
 }
 
+/* maDLC: the augmentation plan, the identity channels and, when partaffinityfield_predict is on,
+ * the limbs of partaffinityfield_graph (checked against num_limbs and the joints). */
+static dlcc_status prepare_madlc(dlcc_train_loader *l, dlcc_error *err) {
+  const dlcc_pose_cfg *cfg = l->cfg;
+  const char *where = cfg->source_path ? cfg->source_path : "pose_cfg.yaml";
+  if (!cfg->multianimal) return DLCC_OK;
+  dlcc_status st = dlcc_aug_madlc_plan_from_cfg(cfg, &l->madlc, err);
+  if (st) return st;
+  if (cfg->num_idchannel < 0)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: num_idchannel is %d; it cannot be negative", where,
+                     cfg->num_idchannel);
+  l->num_idchannel = cfg->num_idchannel;
+  if (!cfg->partaffinityfield_predict) return DLCC_OK;
+  if ((size_t)cfg->num_limbs != cfg->n_limbs)
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "%s: num_limbs is %d but partaffinityfield_graph lists %zu limbs; set num_limbs to %zu", where,
+                     cfg->num_limbs, cfg->n_limbs, cfg->n_limbs);
+  if (cfg->n_limbs == 0) return DLCC_OK;
+  if (!(l->limbs = malloc(cfg->n_limbs * sizeof *l->limbs))) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  for (size_t k = 0; k < cfg->n_limbs; k++) {
+    const int *pair = cfg->partaffinityfield_graph[k];
+    if (pair[0] < 0 || pair[0] >= cfg->num_joints || pair[1] < 0 || pair[1] >= cfg->num_joints)
+      return dlcc_fail(err, DLCC_ERR_INVALID,
+                       "%s: partaffinityfield_graph[%zu] is [%d, %d]; joint indices go from 0 to %d (num_joints %d)",
+                       where, k, pair[0], pair[1], cfg->num_joints - 1, cfg->num_joints);
+    l->limbs[k] = (dlcc_limb){pair[0], pair[1]};
+  }
+  l->num_limbs = (int)cfg->n_limbs;
+  return DLCC_OK;
+}
+
 static dlcc_status alloc_slots(dlcc_train_loader *l, dlcc_error *err) {
   if (!(l->slots = calloc(l->ring_size, sizeof *l->slots))) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < l->ring_size; i++) {
@@ -255,12 +342,16 @@ static void free_slots(dlcc_train_loader *l) {
     free(s->weights);
     free(s->locref);
     free(s->locref_mask);
+    free(s->paf);
+    free(s->paf_mask);
     for (size_t j = 0; s->decoded && j < l->batch_size; j++) dlcc_image_free(&s->decoded[j]);
     free(s->decoded);
     free(s->sources);
     free(s->image_indices);
   }
   free(l->slots);
+  free(l->limbs);
+  dlcc_aug_madlc_plan_free(&l->madlc);
 }
 
 /* Workers keep every signal blocked, so that Ctrl-C reaches the thread that trains. */
@@ -293,7 +384,8 @@ dlcc_status dlcc_train_loader_start(dlcc_train_loader **loader, const dlcc_train
   pthread_mutex_init(&l->lock, NULL);
   pthread_cond_init(&l->room, NULL);
   pthread_cond_init(&l->ready, NULL);
-  st = alloc_slots(l, err);
+  st = prepare_madlc(l, err);
+  if (!st) st = alloc_slots(l, err);
   if (!st) st = start_threads(l, opt->n_workers, err);
   if (st) {
     dlcc_train_loader_stop(l);

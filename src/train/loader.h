@@ -1,7 +1,9 @@
 /* Training batches prepared by a pool of worker threads while the network computes. Batch k is a
  * pure function of (seed, k): its images are drawn as DeepLabCut's imgaug loaders draw them
  * (batch_size indices uniformly with replacement, every iteration independent of the others), then
- * augmented (augment/batch.h) and given score-map and location-refinement targets (targets/scoremap.h).
+ * augmented (augment/batch.h; maDLC: augment/batch_madlc.h) and given score-map and
+ * location-refinement targets (targets/scoremap.h; maDLC also identity channels and part affinity
+ * fields, targets/paf.h).
  * So any number of workers gives the same bytes, and a run resumed at iteration k gets the batches it
  * would have got. Batches come out in order k, k+1, ... through a ring of recycled buffers. */
 #ifndef DLCC_TRAIN_LOADER_H
@@ -25,21 +27,30 @@ typedef struct dlcc_train_loader_options {
 enum { DLCC_TRAIN_LOADER_MAX_WORKERS = 256 };
 
 /* One batch, every array plain NCHW f32. The map arrays have map_height x map_width cells,
- * dlcc_scoremap_size of the input's size under the pose_cfg's stride. */
+ * dlcc_scoremap_size of the input's size under the pose_cfg's stride. maDLC batches (pose_cfg
+ * multianimal) come from augment/batch_madlc.h: the score map then has num_idchannel identity
+ * channels after the joints' (weights likewise), and with partaffinityfield_predict the part
+ * affinity fields and their mask (targets/paf.h); a single-animal batch has neither. */
 typedef struct dlcc_train_batch {
   uint64_t index;           /* k */
   size_t n;                 /* frames: batch_size */
   int width, height;        /* input size, the same for every frame of the batch */
   int map_width, map_height;
   int num_joints;
+  int num_idchannel;        /* maDLC identity channels; 0 otherwise */
+  int num_limbs;            /* maDLC limbs with part affinity fields; 0: paf and paf_mask are NULL */
   const float *inputs;      /* n x 3 x height x width, RGB 0..255 (mean_pixel not subtracted) */
-  const float *scoremap;    /* n x num_joints x map */
-  const float *weights;     /* n x num_joints x map */
+  const float *scoremap;    /* n x (num_joints + num_idchannel) x map */
+  const float *weights;     /* n x (num_joints + num_idchannel) x map */
   const float *locref;      /* n x 2 num_joints x map: (dx, dy) / locref_stdev per joint */
   const float *locref_mask; /* n x 2 num_joints x map */
+  const float *paf;         /* n x 2 num_limbs x map: per limb its x then y component */
+  const float *paf_mask;    /* n x 2 num_limbs x map: the pairwise loss's weights */
   const size_t *image_indices;        /* n: which image of the training set each frame is */
-  const dlcc_aug_sample *samples;     /* n: per frame the surviving joints, its scale, mirror, rotation */
-  double scale;             /* the batch's drawn scale, global_scale x jitter */
+  const dlcc_aug_sample *samples;     /* n: per frame the surviving joints (maDLC: by animal), its scale,
+                                         mirror, rotation (maDLC: and crop window) */
+  double scale;             /* the batch's drawn scale, global_scale x jitter (maDLC: the targets' scale,
+                               mean(window / crop_size)) */
 } dlcc_train_batch;
 
 typedef struct dlcc_train_loader dlcc_train_loader;

@@ -24,5 +24,12 @@ bool dlcc_train_log_append(FILE *log, time_t when, const char *message) {
 bool dlcc_train_stats_append(FILE *stats, const dlcc_train_log_record *r) {
   char lr[32];
   dlcc_format_double_repr(r->lr, lr);
-  return fprintf(stats, "%ld, %.5f, %s\n", r->iteration, r->losses.total, lr) > 0 && fflush(stats) == 0;
+  int written;
+  if (r->multianimal)
+    written = fprintf(stats,
+                      "iteration: %ld, loss: %.4f, scmap loss: %.4f, locref loss: %.4f, limb loss: %.4f, lr: %s\n",
+                      r->iteration, r->losses.total, r->losses.part, r->losses.locref, r->losses.pairwise, lr);
+  else
+    written = fprintf(stats, "%ld, %.5f, %s\n", r->iteration, r->losses.total, lr);
+  return written > 0 && fflush(stats) == 0;
 }

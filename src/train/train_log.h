@@ -19,6 +19,7 @@ typedef struct dlcc_train_log_record {
   dlcc_nn_losses losses;   /* means over the iterations since the previous line */
   bool intermediate;       /* report the intermediate supervision loss */
   bool pairwise;           /* report the limb (pairwise / part affinity field) loss */
+  bool multianimal;        /* learning_stats.csv rows as DeepLabCut's multi-animal train writes them */
   double lr;
   double images_per_s;
 } dlcc_train_log_record;
@@ -33,7 +34,10 @@ void dlcc_train_log_format(const dlcc_train_log_record *r, char *buf, size_t siz
 bool dlcc_train_log_append(FILE *log, time_t when, const char *message);
 
 /* Appends "<iteration>, <loss with 5 decimals>, <lr as Python prints it>\n" to learning_stats.csv,
- * the line DeepLabCut's TensorFlow train writes at each display, and flushes; false on failure. */
+ * the line DeepLabCut's TensorFlow train writes at each display, and flushes; false on failure. A
+ * multi-animal record gets the row DeepLabCut's multi-animal train writes instead, every loss with 4
+ * decimals (limb loss 0 without part affinity fields):
+ *   iteration: 1000, loss: 0.0123, scmap loss: 0.0100, locref loss: 0.0020, limb loss: 0.0003, lr: 0.0001 */
 bool dlcc_train_stats_append(FILE *stats, const dlcc_train_log_record *r);
 
 #endif

@@ -107,15 +107,29 @@ static dlcc_status find_pose_cfg(trainer *t, dlcc_error *err) {
   return dlcc_pose_cfg_load(t->pose_cfg_path, &t->cfg, err);
 }
 
+/* maDLC trains from DeepLabCut's multi-animal loader: its dataset_type picks that loader and the PAF
+ * head, and pairwise_predict there means the part affinity fields. */
+static dlcc_status check_multianimal(const dlcc_pose_cfg *c, const char *where, dlcc_error *err) {
+  if (!c->dataset_type || !strstr(c->dataset_type, "multi-animal"))
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "%s is a multi-animal shuffle (it has partaffinityfield_graph) but dataset_type is %s; set "
+                     "dataset_type: multi-animal-imgaug",
+                     where, c->dataset_type ? c->dataset_type : "missing");
+  if (c->pairwise_predict && !c->partaffinityfield_predict)
+    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
+                     "%s: pairwise_predict is true but partaffinityfield_predict is false; a multi-animal network "
+                     "has no pairwise head then (DeepLabCut fails too): set partaffinityfield_predict: true for "
+                     "part affinity fields, or pairwise_predict: false",
+                     where);
+  return DLCC_OK;
+}
+
 static dlcc_status check_trainable(const trainer *t, dlcc_error *err) {
   const dlcc_pose_cfg *c = &t->cfg;
   const char *where = t->pose_cfg_path;
-  if (c->multianimal)
-    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
-                     "%s is a multi-animal shuffle; dlcc trains single-animal projects so far (part affinity "
-                     "field targets are not built yet)",
-                     where);
-  if (c->pairwise_predict)
+  dlcc_status st = c->multianimal ? check_multianimal(c, where, err) : DLCC_OK;
+  if (st) return st;
+  if (!c->multianimal && c->pairwise_predict)
     return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
                      "%s: pairwise_predict is true; dlcc does not build pairwise targets for single-animal "
                      "training yet: set pairwise_predict: false",
@@ -169,6 +183,69 @@ static void note_unapplied_augmentations(const dlcc_pose_cfg *c, dlcc_notes *not
                    "(scale_jitter_lo/up), rotation/rotratio, mirror",
                    c->source_path, sb.data);
   dlcc_strbuf_free(&sb);
+}
+
+/* maDLC's loader builds its own pipeline (pose_multianimal_imgaug): the crop, fliplr with
+ * symmetric_pairs and rotation (at apply_prob) are applied; it never reads mirror, cropratio or
+ * rotratio, and dlcc does not apply its pixel augmenters yet. */
+static void note_madlc_augmentations(const dlcc_pose_cfg *c, dlcc_notes *notes) {
+  dlcc_strbuf sb = {0};
+#define UNAPPLIED(on, name)                      \
+  do {                                           \
+    if (on) {                                    \
+      if (sb.len) dlcc_strbuf_append(&sb, ", "); \
+      dlcc_strbuf_append(&sb, name);             \
+    }                                            \
+  } while (0)
+  bool hist_eq = false;
+  if (c->doc && dlcc_yaml_map_get(c->doc, "hist_eq")) dlcc_yaml_as_bool(dlcc_yaml_map_get(c->doc, "hist_eq"), &hist_eq);
+  UNAPPLIED(hist_eq, "hist_eq");
+  UNAPPLIED(c->motion_blur, "motion_blur");
+  UNAPPLIED(c->covering, "covering");
+  UNAPPLIED(c->elastic_transform, "elastic_transform");
+  UNAPPLIED(c->gaussian_noise > 0, "gaussian_noise");
+  UNAPPLIED(c->grayscale, "grayscale");
+  UNAPPLIED(c->contrast.histeq, "contrast.histeq");
+  UNAPPLIED(c->contrast.clahe, "contrast.clahe");
+  UNAPPLIED(c->contrast.log, "contrast.log");
+  UNAPPLIED(c->contrast.linear, "contrast.linear");
+  UNAPPLIED(c->contrast.sigmoid, "contrast.sigmoid");
+  UNAPPLIED(c->contrast.gamma, "contrast.gamma");
+  UNAPPLIED(c->convolution.sharpen, "convolution.sharpen");
+  UNAPPLIED(c->convolution.edge, "convolution.edge");
+  UNAPPLIED(c->convolution.emboss, "convolution.emboss");
+#undef UNAPPLIED
+  if (sb.len && !sb.failed)
+    dlcc_notes_add(notes,
+                   "%s switches on augmentations dlcc accepts but does not apply yet: %s. Applied as DeepLabCut's "
+                   "multi-animal loader does: the crop (crop_size x global_scale x scale jitter, crop_sampling, "
+                   "max_shift), fliplr with symmetric_pairs, rotation at apply_prob",
+                   c->source_path, sb.data);
+  dlcc_strbuf_free(&sb);
+  if (c->mirror)
+    dlcc_notes_add(notes,
+                   "%s: mirror is true, which DeepLabCut's multi-animal loader never reads (it flips with fliplr "
+                   "and symmetric_pairs); no mirror is applied",
+                   c->source_path);
+  const dlcc_yaml_node *fliplr = c->doc ? dlcc_yaml_map_get(c->doc, "fliplr") : NULL;
+  const dlcc_yaml_node *pairs = c->doc ? dlcc_yaml_map_get(c->doc, "symmetric_pairs") : NULL;
+  bool flip = false;
+  if (fliplr && dlcc_yaml_as_bool(fliplr, &flip) && flip && (!pairs || pairs->kind != DLCC_YAML_SEQ || !pairs->count))
+    dlcc_notes_add(notes,
+                   "%s: fliplr is true but symmetric_pairs is empty; DeepLabCut's multi-animal loader flips only "
+                   "with symmetric_pairs (pairs of joint indices to swap), so no flip is applied",
+                   c->source_path);
+}
+
+/* DeepLabCut's multi-animal train runs other optimizers than adam with one image per batch. */
+static void madlc_batch_size(trainer *t) {
+  dlcc_pose_cfg *c = &t->cfg;
+  if (!c->multianimal || !c->optimizer || !strcmp(c->optimizer, "adam") || c->batch_size == 1) return;
+  dlcc_notes_add(t->notes,
+                 "%s: optimizer is %s, and DeepLabCut's multi-animal training then uses batch_size 1 (not %d); so "
+                 "does dlcc. Set optimizer: adam to train with batch_size %d",
+                 t->pose_cfg_path, c->optimizer, c->batch_size, c->batch_size);
+  c->batch_size = 1;
 }
 
 /* ---- the network ---- */
@@ -234,6 +311,11 @@ static dlcc_status build_network(trainer *t, dlcc_error *err) {
   desc.width_multiplier = r->width_multiplier;
   desc.last_channels = r->last_channels;
   choose_batch_norm(t, &desc);
+  if (t->cfg.multi_stage && strncmp(desc.net_type, "dlcrnet", 7) != 0)
+    dlcc_notes_add(t->notes,
+                   "%s: multi_stage is true (DeepLabCut's dlcrnet_ms5), which dlcc does not build yet: training a "
+                   "plain %s",
+                   t->pose_cfg_path, desc.net_type);
   st = dlcc_nn_precision_resolve(t->opt->precision, &desc.dtype, err);
   if (!st) st = dlcc_nn_engine_create(&t->engine, t->opt->threads, err);
   if (!st) st = dlcc_nn_network_create(&t->net, &desc, err);
@@ -384,7 +466,9 @@ static void display(trainer *t, long iteration) {
   double seconds = now_s() - w->start_s;
   dlcc_train_log_record r = {.iteration = iteration, .losses = w->sum, .lr = dlcc_nn_learning_rate(&t->cfg, iteration),
                              .images_per_s = seconds > 0 ? (double)w->images / seconds : 0,
-                             .intermediate = t->loss_spec.intermediate_supervision};
+                             .intermediate = t->loss_spec.intermediate_supervision,
+                             .pairwise = t->loss_spec.pairwise || t->cfg.multianimal,
+                             .multianimal = t->cfg.multianimal};
   scale_losses(&r.losses, 1.0 / (double)w->iterations);
   char line[512];
   dlcc_train_log_format(&r, line, sizeof line);
@@ -412,11 +496,16 @@ static dlcc_status reserve_head(trainer *t, int h, size_t count, dlcc_error *err
 
 /* Exports head h of the last forward (input dims in) into t->out[h]; *count gets its size. The
  * heads must cover the batch's score map exactly. */
-static dlcc_status export_head(trainer *t, int h, const dlcc_train_batch *b, const int64_t in[4], size_t *count,
-                               dlcc_error *err) {
+static dlcc_status export_head(trainer *t, int h, const dlcc_train_batch *b, const int64_t in[4], int channels,
+                               size_t *count, dlcc_error *err) {
   int64_t dims[4];
   dlcc_status st = dlcc_nn_network_output_dims(t->net, (dlcc_nn_head)h, in, dims, err);
   if (st) return st;
+  if (dims[1] != channels)
+    return dlcc_fail(err, DLCC_ERR_INVALID,
+                     "%s has %lld channels but the batch's targets have %d: num_joints, num_idchannel and num_limbs "
+                     "in %s disagree with the network",
+                     dlcc_nn_head_name((dlcc_nn_head)h), (long long)dims[1], channels, t->pose_cfg_path);
   if (dims[2] != b->map_height || dims[3] != b->map_width)
     return dlcc_fail(err, DLCC_ERR_INVALID,
                      "%s gives %lldx%lld maps for a %dx%d batch, the targets are %dx%d: the network's stride and "
@@ -433,18 +522,28 @@ static dlcc_status compute_losses(trainer *t, const dlcc_train_batch *b, const i
   dlcc_nn_loss_batch lb = {0};
   size_t count;
   int h = DLCC_NN_HEAD_PART;
-  dlcc_status st = export_head(t, h, b, in, &count, err);
-  lb.part = (dlcc_nn_head_io){t->out[h], b->scoremap, b->weights, t->grad[h], count};
+  int part_channels = b->num_joints + b->num_idchannel;
+  dlcc_status st = export_head(t, h, b, in, part_channels, &count, err);
+  /* DeepLabCut weighs the part loss by the score-map weights only with weigh_part_predictions (else
+   * 1.0); the weights are all 1 unless weigh_only_present_joints. */
+  const float *part_weights = t->cfg.weigh_part_predictions ? b->weights : NULL;
+  lb.part = (dlcc_nn_head_io){t->out[h], b->scoremap, part_weights, t->grad[h], count};
   head_grads[h] = t->grad[h];
   if (!st && t->loss_spec.location_refinement) {
     h = DLCC_NN_HEAD_LOCREF;
-    st = export_head(t, h, b, in, &count, err);
+    st = export_head(t, h, b, in, 2 * b->num_joints, &count, err);
     lb.locref = (dlcc_nn_head_io){t->out[h], b->locref, b->locref_mask, t->grad[h], count};
+    head_grads[h] = t->grad[h];
+  }
+  if (!st && t->loss_spec.pairwise) {
+    h = DLCC_NN_HEAD_PAIRWISE;
+    st = export_head(t, h, b, in, 2 * b->num_limbs, &count, err);
+    lb.pairwise = (dlcc_nn_head_io){t->out[h], b->paf, b->paf_mask, t->grad[h], count};
     head_grads[h] = t->grad[h];
   }
   if (!st && t->loss_spec.intermediate_supervision) {
     h = DLCC_NN_HEAD_PART_INTERM;
-    st = export_head(t, h, b, in, &count, err);
+    st = export_head(t, h, b, in, part_channels, &count, err);
     lb.part_interm = (dlcc_nn_head_io){t->out[h], NULL, NULL, t->grad[h], count};
     head_grads[h] = t->grad[h];
   }
@@ -560,6 +659,7 @@ static dlcc_status train_loop(trainer *t, dlcc_error *err) {
 static dlcc_status set_up(trainer *t, dlcc_error *err) {
   dlcc_status st = find_pose_cfg(t, err);
   if (!st) st = check_trainable(t, err);
+  if (!st) madlc_batch_size(t);
   if (!st) st = build_network(t, err);
   if (!st) st = resume_or_start(t, err);
   if (st) return st;
@@ -571,7 +671,8 @@ static dlcc_status set_up(trainer *t, dlcc_error *err) {
                    t->first - 1, t->last);
     return DLCC_OK;
   }
-  note_unapplied_augmentations(&t->cfg, t->notes);
+  if (t->cfg.multianimal) note_madlc_augmentations(&t->cfg, t->notes);
+  else note_unapplied_augmentations(&t->cfg, t->notes);
   st = start_data(t, err);
   if (!st) st = open_log(t, err);
   if (st) return st;

@@ -1,4 +1,5 @@
-/* `dlcc train`: trains a shuffle's network as DeepLabCut's TensorFlow engine does (core/train.py):
+/* `dlcc train`: trains a shuffle's network as DeepLabCut's TensorFlow engine does (core/train.py;
+ * core/train_multianimal.py for maDLC shuffles: crops, identity channels, part affinity fields):
  * reads train/pose_cfg.yaml, builds and initialises the network, draws batches from the threaded
  * loader, and runs forward, losses, backward and an optimizer step at the multi_step rate for
  * iterations 0 to the schedule's last (or max_iters), with log lines every display_iters and
@@ -94,12 +95,15 @@ typedef struct dlcc_train_result {
 
 /* Trains as described at the top. Fails before training, naming the file and what to change, when:
  * the shuffle has no pose_cfg.yaml (run create-training-dataset), pose_cfg asks for what dlcc cannot
- * train yet (multi-animal, pairwise, a stride other than 8, bf16), init_weights names a .safetensors
- * file that is missing or does not fit, the train folder already holds snapshots and resume is off,
+ * train yet (single-animal pairwise, maDLC's crop_sampling none or pre_resize, a stride other than 8,
+ * bf16 without kernels), init_weights names a .safetensors file that is missing or does not fit,
+ * the train folder already holds snapshots and resume is off,
  * or resume is on and it holds none. During training, a batch the loader cannot make (an image out of
  * the input-size bounds) stops with the loader's message (a snapshot keeps the iterations done). Notes:
  * random initialisation (and its batch norm), augmentations the pose_cfg switches on that dlcc does
- * not apply yet, resuming. result (freed with dlcc_train_result_free) is filled also after a failure
+ * not apply yet, resuming; maDLC: multi_stage (dlcrnet) not built, batch_size 1 with an optimizer
+ * other than adam (as DeepLabCut), mirror ignored. result (freed with dlcc_train_result_free) is filled
+ * also after a failure
  * or an interruption. */
 dlcc_status dlcc_train_run(const dlcc_train_options *opt, dlcc_train_result *result, dlcc_notes *notes,
                            dlcc_error *err);
