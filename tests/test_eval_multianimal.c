@@ -1,5 +1,5 @@
-/* Tests of multi-animal evaluation (src/eval/assignment, oks, matching, tracks): the Hungarian solver
- * against brute force, OKS and mAP/mAR on hand-computed cases, DeepLabCut's numbers on a random
+/* Tests of multi-animal evaluation (src/eval/oks, matching, tracks; the assignment solver has
+ * tests/test_assignment.c): OKS and mAP/mAR on hand-computed cases, DeepLabCut's numbers on a random
  * case (tools/oks_reference.py -> tests/fixtures/oks_reference.h), matching of individuals
  * independent of column order, identity switches on synthetic sequences and the flies ground truth. */
 #include <float.h>
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/assignment.h"
 #include "eval/matching.h"
 #include "eval/oks.h"
 #include "eval/tracks.h"
@@ -16,7 +15,6 @@
 #include "project/labels.h"
 #include "testutil.h"
 #include "util/fileio.h"
-#include "util/rng.h"
 
 #define assert_double_equal(actual, expected, tolerance) \
   assert_double_near((actual), (expected), (tolerance), __FILE__, __LINE__)
@@ -27,92 +25,6 @@ static void assert_double_near(double actual, double expected, double tolerance,
 }
 
 static const dlcc_oks_params default_oks = {DLCC_OKS_SIGMA_DEFAULT, NULL, DLCC_OKS_MARGIN_DEFAULT};
-
-/* --- assignment --- */
-
-/* The best (most allowed pairs, then least cost) over every injective map of rows to columns. */
-static void brute_force(const double *cost, size_t rows, size_t cols, size_t row, bool *used, size_t n_allowed,
-                        double sum, size_t *best_allowed, double *best_sum) {
-  if (row == rows) {
-    if (n_allowed > *best_allowed || (n_allowed == *best_allowed && sum < *best_sum)) {
-      *best_allowed = n_allowed;
-      *best_sum = sum;
-    }
-    return;
-  }
-  bool any_free = false;
-  for (size_t j = 0; j < cols; j++) {
-    if (used[j]) continue;
-    any_free = true;
-    used[j] = true;
-    double c = cost[row * cols + j];
-    if (isfinite(c)) brute_force(cost, rows, cols, row + 1, used, n_allowed + 1, sum + c, best_allowed, best_sum);
-    else brute_force(cost, rows, cols, row + 1, used, n_allowed, sum, best_allowed, best_sum);
-    used[j] = false;
-  }
-  /* Leaving a row out only helps when it has no column (taller matrices). */
-  if (!any_free || rows > cols) brute_force(cost, rows, cols, row + 1, used, n_allowed, sum, best_allowed, best_sum);
-}
-
-static void test_assignment_matches_brute_force(void **state) {
-  (void)state;
-  dlcc_rng rng;
-  dlcc_rng_seed(&rng, 7);
-  double cost[36];
-  long col_of[6];
-  bool used[6];
-  for (int trial = 0; trial < 600; trial++) {
-    size_t rows = 1 + dlcc_rng_below(&rng, 6), cols = 1 + dlcc_rng_below(&rng, 6);
-    for (size_t k = 0; k < rows * cols; k++) {
-      double u = dlcc_rng_uniform(&rng);
-      /* Some forbidden pairs, some repeated small integers (ties), otherwise reals. */
-      cost[k] = u < 0.2 ? INFINITY : u < 0.4 ? (double)dlcc_rng_below(&rng, 3) : 100 * dlcc_rng_uniform(&rng) - 20;
-    }
-    dlcc_error err;
-    assert_int_equal(dlcc_assign_min_cost(cost, rows, cols, col_of, &err), DLCC_OK);
-    size_t n_allowed = 0;
-    double sum = 0;
-    memset(used, 0, sizeof used);
-    for (size_t i = 0; i < rows; i++) {
-      if (col_of[i] < 0) continue;
-      assert_true(col_of[i] < (long)cols);
-      assert_false(used[col_of[i]]);
-      used[col_of[i]] = true;
-      assert_true(isfinite(cost[i * cols + (size_t)col_of[i]]));
-      n_allowed++;
-      sum += cost[i * cols + (size_t)col_of[i]];
-    }
-    size_t best_allowed = 0;
-    double best_sum = INFINITY;
-    memset(used, 0, sizeof used);
-    brute_force(cost, rows, cols, 0, used, 0, 0.0, &best_allowed, &best_sum);
-    if (best_allowed == 0) best_sum = 0;
-    assert_int_equal(n_allowed, best_allowed);
-    assert_double_equal(sum, best_sum, 1e-9);
-  }
-}
-
-static void test_assignment_hand_case_and_bad_costs(void **state) {
-  (void)state;
-  /* Rows 0..2 to columns: the row minima (0:1, 1:0, 2:0) collide; the best is 0->1, 1->0, 2->2:
-   * 1 + 2 + 2 = 5 (greedy by row would give 1 + 2 + 4 or worse). A 2 x 3 problem leaves a column. */
-  const double cost[] = {4, 1, 3, 2, 0, 5, 3, 2, 2};
-  long col_of[3];
-  dlcc_error err;
-  assert_int_equal(dlcc_assign_min_cost(cost, 3, 3, col_of, &err), DLCC_OK);
-  assert_int_equal(col_of[0], 1);
-  assert_int_equal(col_of[1], 0);
-  assert_int_equal(col_of[2], 2);
-  /* Row 1 can only take column 0; row 0 would like it too (cost 0 vs 10 elsewhere): the solver
-   * keeps both rows matched (0->1 at 10, 1->0 at 1) rather than 0->0 and row 1 left out. */
-  const double forced[] = {0, 10, 1, INFINITY};
-  assert_int_equal(dlcc_assign_min_cost(forced, 2, 2, col_of, &err), DLCC_OK);
-  assert_int_equal(col_of[0], 1);
-  assert_int_equal(col_of[1], 0);
-  const double nan_cost[] = {1, NAN};
-  assert_int_equal(dlcc_assign_min_cost(nan_cost, 1, 2, col_of, &err), DLCC_ERR_INVALID);
-  assert_non_null(strstr(err.message, "(0, 1)"));
-}
 
 /* --- OKS --- */
 
@@ -616,8 +528,6 @@ static void test_tracks_multi_on_flies_ground_truth(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_assignment_matches_brute_force),
-      cmocka_unit_test(test_assignment_hand_case_and_bad_costs),
       cmocka_unit_test(test_oks_hand_table),
       cmocka_unit_test(test_oks_thresholds_are_numpys),
       cmocka_unit_test(test_map_perfect_missing_and_false_positive),

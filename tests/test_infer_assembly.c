@@ -1,7 +1,8 @@
 /* Tests of src/infer/peaks, paf and assembly: hand-made score maps, fields and frames with answers
  * worked out in the comments, and a comparison with DeepLabCut's own code run on synthetic frames
  * (tools/assembly_reference.py -> tests/fixtures/assembly_reference.json: its Assembler and
- * compute_peaks_and_costs loaded from DeepLabCut's source, scipy's linear_sum_assignment). */
+ * compute_peaks_and_costs loaded from DeepLabCut's source; its scipy linear_sum_assignment cases are
+ * tests/test_assignment.c's). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 
 #include "infer/assembly.h"
-#include "infer/lsap.h"
 #include "infer/paf.h"
 #include "infer/peaks.h"
 #include "testutil.h"
@@ -71,7 +71,7 @@ static dlcc_link_costs costs_of(int n_limbs, const float *values, const size_t *
   return c;
 }
 
-static void assemble(const dlcc_assembler_options *o, int num_joints, const dlcc_limb *limbs, int n_limbs,
+static void assemble(const dlcc_assembler_options *o, int num_joints, const dlcc_paf_link *limbs, int n_limbs,
                      const dlcc_assembly_prior *prior, const dlcc_peaks *peaks, const dlcc_link_costs *costs,
                      dlcc_assembly_result *res) {
   dlcc_assembler *a = NULL;
@@ -338,7 +338,7 @@ static void test_paf_link_costs_fill_a_matrix_per_limb(void **state) {
   peaks.first = first;
   peaks.peaks = list;
   peaks.count = 3;
-  dlcc_limb limb = {0, 1, 1};
+  dlcc_paf_link limb = {0, 1, 1};
   dlcc_link_costs costs = {0};
   dlcc_error err;
   assert_int_equal(dlcc_paf_link_costs(paf, 2, 10, 10, &limb, 1, &peaks, &costs, &err), DLCC_OK);
@@ -355,7 +355,7 @@ static void test_paf_link_costs_fill_a_matrix_per_limb(void **state) {
 /* ---- assembly, by hand ------------------------------------------------------------------------------ */
 
 /* Three parts in a triangle graph: limbs (0,1), (1,2), (0,2). */
-static const dlcc_limb TRIANGLE[3] = {{0, 1, 0}, {1, 2, 1}, {0, 2, 2}};
+static const dlcc_paf_link TRIANGLE[3] = {{0, 1, 0}, {1, 2, 1}, {0, 2, 2}};
 
 static void test_assembly_two_touching_animals_with_interleaved_parts(void **state) {
   (void)state;
@@ -477,7 +477,7 @@ static void test_assembly_unique_part_takes_its_best_peak_above_pcutoff(void **s
   const float values[1] = {0.9f};
   const size_t sizes[1] = {1};
   dlcc_link_costs costs = costs_of(1, values, sizes);
-  dlcc_limb limb = {0, 1, 0};
+  dlcc_paf_link limb = {0, 1, 0};
   dlcc_assembler_options o;
   dlcc_assembler_options_init(&o, 2, 2);
   dlcc_assembly_result res;
@@ -537,7 +537,7 @@ static void test_assembly_pafthreshold_is_compared_in_f32_when_greedy(void **sta
   const float values[1] = {0.1f};
   const size_t sizes[1] = {1};
   dlcc_link_costs costs = costs_of(1, values, sizes);
-  dlcc_limb limb = {0, 1, 0};
+  dlcc_paf_link limb = {0, 1, 0};
   dlcc_assembler_options o;
   dlcc_assembler_options_init(&o, 2, 2);
   o.min_affinity = 0.1000000016;
@@ -564,7 +564,7 @@ static void test_assembly_skips_a_part_whose_peaks_all_lie_at_the_origin(void **
   const float values[1] = {0.9f};
   const size_t sizes[1] = {1};
   dlcc_link_costs costs = costs_of(1, values, sizes);
-  dlcc_limb limb = {0, 1, 0};
+  dlcc_paf_link limb = {0, 1, 0};
   dlcc_assembler_options o;
   dlcc_assembler_options_init(&o, 2, 2);
   dlcc_assembly_result res;
@@ -586,25 +586,13 @@ static void test_assembler_rejects_bad_graphs(void **state) {
   dlcc_assembler_options_init(&o, 3, 2);
   dlcc_assembler *a = NULL;
   dlcc_error err;
-  dlcc_limb twice[2] = {{0, 1, 0}, {1, 0, 1}};
+  dlcc_paf_link twice[2] = {{0, 1, 0}, {1, 0, 1}};
   assert_int_equal(dlcc_assembler_create(&a, &o, 3, twice, 2, NULL, &err), DLCC_ERR_INVALID);
   assert_contains(err.message, "both join");
-  dlcc_limb to_unique = {0, 3, 0};
+  dlcc_paf_link to_unique = {0, 3, 0};
   assert_int_equal(dlcc_assembler_create(&a, &o, 4, &to_unique, 1, NULL, &err), DLCC_ERR_INVALID);
   assert_contains(err.message, "multi-animal");
   assert_null(a);
-}
-
-static void test_linear_sum_assignment_hand_case(void **state) {
-  (void)state;
-  /* [[1, 2], [3, 1]] maximised: (0,1) + (1,0) = 5 beats 2; a 3 x 2 matrix pairs its two best rows */
-  const double square[4] = {1, 2, 3, 1};
-  int rows[3], cols[3];
-  assert_int_equal(dlcc_linear_sum_assignment(square, 2, 2, true, rows, cols), 2);
-  assert_true(rows[0] == 0 && cols[0] == 1 && rows[1] == 1 && cols[1] == 0);
-  const double tall[6] = {0.1, 0.2, 0.9, 0.1, 0.3, 0.8};
-  assert_int_equal(dlcc_linear_sum_assignment(tall, 3, 2, true, rows, cols), 2);
-  assert_true(rows[0] == 1 && cols[0] == 0 && rows[1] == 2 && cols[1] == 1);
 }
 
 /* ---- against DeepLabCut's code --------------------------------------------------------------------- */
@@ -717,29 +705,6 @@ static cJSON *most_confident(const cJSON *animals, int max_n) {
   return kept;
 }
 
-static void test_lsap_matches_scipy(void **state) {
-  (void)state;
-  const cJSON *c;
-  int n = 0;
-  cJSON_ArrayForEach(c, item(fixture, "lsap")) {
-    const cJSON *cost = item(c, "cost");
-    int nr = cJSON_GetArraySize(cost), nc = cJSON_GetArraySize(cJSON_GetArrayItem(cost, 0));
-    double m[64];
-    for (int i = 0; i < nr; i++)
-      for (int j = 0; j < nc; j++) m[i * nc + j] = cJSON_GetArrayItem(cJSON_GetArrayItem(cost, i), j)->valuedouble;
-    int rows[8], cols[8];
-    int k = dlcc_linear_sum_assignment(m, nr, nc, cJSON_IsTrue(item(c, "maximize")), rows, cols);
-    assert_int_equal(k, cJSON_GetArraySize(item(c, "rows")));
-    for (int i = 0; i < k; i++)
-      if (rows[i] != cJSON_GetArrayItem(item(c, "rows"), i)->valueint ||
-          cols[i] != cJSON_GetArrayItem(item(c, "cols"), i)->valueint)
-        fail_msg("case %d (%d x %d): pair %d is (%d, %d), scipy's (%d, %d)", n, nr, nc, i, rows[i], cols[i],
-                 cJSON_GetArrayItem(item(c, "rows"), i)->valueint, cJSON_GetArrayItem(item(c, "cols"), i)->valueint);
-    n++;
-  }
-  assert_true(n >= 40);
-}
-
 /* The prior of the fixture's labeled animals; the caller frees it. */
 static dlcc_assembly_prior fit_fixture_prior(void) {
   const cJSON *cal = item(fixture, "calibration"), *animals = item(cal, "animals");
@@ -803,9 +768,9 @@ static void test_assembly_matches_deeplabcut_on_detections(void **state) {
     int n_multi = (int)number(c, "n_multi"), num_joints = (int)number(c, "num_joints");
     const cJSON *graph = item(c, "graph");
     int n_limbs = cJSON_GetArraySize(graph);
-    dlcc_limb limbs[16];
+    dlcc_paf_link limbs[16];
     for (int k = 0; k < n_limbs; k++)
-      limbs[k] = (dlcc_limb){cJSON_GetArrayItem(cJSON_GetArrayItem(graph, k), 0)->valueint,
+      limbs[k] = (dlcc_paf_link){cJSON_GetArrayItem(cJSON_GetArrayItem(graph, k), 0)->valueint,
                              cJSON_GetArrayItem(cJSON_GetArrayItem(graph, k), 1)->valueint, k};
     dlcc_assembler_options o;
     options_from(item(c, "options"), &o, n_multi);
@@ -902,10 +867,10 @@ static void test_maps_match_deeplabcut_peaks_costs_and_assembly(void **state) {
     }
     const cJSON *limbs_json = item(c, "limbs");
     int n_limbs = cJSON_GetArraySize(limbs_json);
-    dlcc_limb limbs[8];
+    dlcc_paf_link limbs[8];
     for (int k = 0; k < n_limbs; k++) {
       const cJSON *l = cJSON_GetArrayItem(limbs_json, k);
-      limbs[k] = (dlcc_limb){cJSON_GetArrayItem(l, 0)->valueint, cJSON_GetArrayItem(l, 1)->valueint,
+      limbs[k] = (dlcc_paf_link){cJSON_GetArrayItem(l, 0)->valueint, cJSON_GetArrayItem(l, 1)->valueint,
                              cJSON_GetArrayItem(l, 2)->valueint};
     }
     dlcc_link_costs costs = {0};
@@ -960,8 +925,6 @@ int main(void) {
       cmocka_unit_test(test_assembly_pafthreshold_is_compared_in_f32_when_greedy),
       cmocka_unit_test(test_assembly_skips_a_part_whose_peaks_all_lie_at_the_origin),
       cmocka_unit_test(test_assembler_rejects_bad_graphs),
-      cmocka_unit_test(test_linear_sum_assignment_hand_case),
-      cmocka_unit_test(test_lsap_matches_scipy),
       cmocka_unit_test(test_prior_matches_deeplabcut_calibration),
       cmocka_unit_test(test_assembly_matches_deeplabcut_on_detections),
       cmocka_unit_test(test_maps_match_deeplabcut_peaks_costs_and_assembly),

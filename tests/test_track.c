@@ -1,5 +1,5 @@
-/* Tests of src/track: the assignment solver against brute force, the shapes' IoU, ellipse fit and
- * similarity on hand-computed cases, the box and ellipse trackers on synthetic trajectories (a
+/* Tests of src/track (the assignment solver has tests/test_assignment.c): the shapes' IoU, ellipse
+ * fit and similarity on hand-computed cases, the box and ellipse trackers on synthetic trajectories (a
  * crossing, an animal missing for some frames, a spurious detection, min_hits), and the stitcher
  * (tracklets broken at a crossing, residuals, the fallback when DeepLabCut's flow has no solution). */
 #include <math.h>
@@ -8,117 +8,14 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "track/hungarian.h"
 #include "track/stitch.h"
 #include "track/trackers.h"
-#include "util/rng.h"
 
 #define assert_double_equal(actual, expected, tolerance) \
   assert_double_near((actual), (expected), (tolerance), __FILE__, __LINE__)
 static void assert_double_near(double actual, double expected, double tolerance, const char *file, int line) {
   if (!(fabs(actual - expected) <= tolerance))
     fail_msg("%s:%d: %.17g, want %.17g (tolerance %g)", file, line, actual, expected, tolerance);
-}
-
-/* ---- Assignment ------------------------------------------------------------------------------- */
-
-/* The least cost over all matchings of min(rows, cols) pairs, by trying every injective map from the
- * smaller side into the larger. */
-static double brute_force(const double *cost, int rows, int cols) {
-  int small = rows < cols ? rows : cols, large = rows < cols ? cols : rows;
-  int pick[8], used[8] = {0};
-  double best = INFINITY;
-  int depth = 0;
-  pick[0] = -1;
-  while (depth >= 0) {
-    if (pick[depth] >= 0) used[pick[depth]] = 0;
-    pick[depth]++;
-    while (pick[depth] < large && used[pick[depth]]) pick[depth]++;
-    if (pick[depth] >= large) {
-      depth--;
-      continue;
-    }
-    used[pick[depth]] = 1;
-    if (depth == small - 1) {
-      double sum = 0;
-      for (int k = 0; k < small; k++)
-        sum += rows <= cols ? cost[k * cols + pick[k]] : cost[pick[k] * cols + k];
-      if (sum < best) best = sum;
-    } else {
-      pick[++depth] = -1;
-    }
-  }
-  return best;
-}
-
-static void check_assignment(dlcc_assignment *a, const double *cost, int rows, int cols) {
-  int row_to_col[8];
-  double total;
-  dlcc_error err;
-  assert_int_equal(dlcc_assignment_solve(a, cost, rows, cols, row_to_col, &total, &err), DLCC_OK);
-  int matched = 0, col_used[8] = {0};
-  double sum = 0;
-  for (int r = 0; r < rows; r++) {
-    if (row_to_col[r] < 0) continue;
-    assert_true(row_to_col[r] < cols);
-    assert_false(col_used[row_to_col[r]]);
-    col_used[row_to_col[r]] = 1;
-    matched++;
-    sum += cost[r * cols + row_to_col[r]];
-  }
-  assert_int_equal(matched, rows < cols ? rows : cols);
-  assert_double_equal(total, sum, 1e-12);
-  assert_double_equal(total, brute_force(cost, rows, cols), 1e-9);
-}
-
-static void test_assignment_hand(void **state) {
-  (void)state;
-  dlcc_assignment a;
-  dlcc_assignment_init(&a);
-  /* Rows 0->1 (1), 1->0 (2), 2->2 (2): 5; every other matching costs more (the diagonal 4+0+2 = 6,
-   * 0->0 1->2 2->1: 4+5+2 = 11, ...). */
-  const double square[9] = {4, 1, 3, 2, 0, 5, 3, 2, 2};
-  int row_to_col[3];
-  double total;
-  dlcc_error err;
-  assert_int_equal(dlcc_assignment_solve(&a, square, 3, 3, row_to_col, &total, &err), DLCC_OK);
-  assert_int_equal(row_to_col[0], 1);
-  assert_int_equal(row_to_col[1], 0);
-  assert_int_equal(row_to_col[2], 2);
-  assert_double_equal(total, 5, 0);
-  /* Three rows, two columns: the rows taking columns 0 and 1 most cheaply are 2 (1) and 0 (2); row 1
-   * is left out: 3. */
-  const double tall[6] = {5, 2, 4, 4, 1, 6};
-  assert_int_equal(dlcc_assignment_solve(&a, tall, 3, 2, row_to_col, &total, &err), DLCC_OK);
-  assert_int_equal(row_to_col[0], 1);
-  assert_int_equal(row_to_col[1], -1);
-  assert_int_equal(row_to_col[2], 0);
-  assert_double_equal(total, 3, 0);
-  /* Empty problems and a NaN. */
-  assert_int_equal(dlcc_assignment_solve(&a, tall, 0, 2, row_to_col, &total, &err), DLCC_OK);
-  assert_int_equal(dlcc_assignment_solve(&a, tall, 2, 0, row_to_col, &total, &err), DLCC_OK);
-  assert_int_equal(row_to_col[0], -1);
-  const double bad[2] = {1, NAN};
-  assert_int_equal(dlcc_assignment_solve(&a, bad, 1, 2, row_to_col, &total, &err), DLCC_ERR_INVALID);
-  assert_contains(err.message, "not a finite number");
-  dlcc_assignment_free(&a);
-}
-
-static void test_assignment_brute_force(void **state) {
-  (void)state;
-  dlcc_rng rng;
-  dlcc_rng_seed(&rng, 6);
-  dlcc_assignment a;
-  dlcc_assignment_init(&a);
-  double cost[64];
-  for (int trial = 0; trial < 600; trial++) {
-    int rows = 1 + (int)dlcc_rng_below(&rng, 7), cols = 1 + (int)dlcc_rng_below(&rng, 7);
-    bool integers = trial % 3 == 0;   /* small integers: many ties */
-    for (int k = 0; k < rows * cols; k++)
-      cost[k] = integers ? (double)dlcc_rng_below(&rng, 4) : 200 * dlcc_rng_uniform(&rng) - 100;
-    check_assignment(&a, cost, rows, cols);
-  }
-  dlcc_assignment_free(&a);
 }
 
 /* ---- Shapes ----------------------------------------------------------------------------------- */
@@ -719,8 +616,6 @@ static void test_ellipse_pipeline(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_assignment_hand),
-      cmocka_unit_test(test_assignment_brute_force),
       cmocka_unit_test(test_box_iou),
       cmocka_unit_test(test_ellipse_fit),
       cmocka_unit_test(test_ellipse_similarity),

@@ -13,7 +13,7 @@ add_inference_layers: Gaussian smoothing of the score maps, max-pool NMS, thresh
 below in numpy, since TensorFlow is not there.
 
 Cases:
-  lsap        scipy's linear_sum_assignment on small matrices full of ties;
+  lsap        scipy's linear_sum_assignment on small matrices full of ties (tests/test_assignment.c);
   calibration Assembler.calibrate on synthetic labeled animals (pd.read_hdf stood in for);
   maps        synthetic score, locref and PAF maps -> peaks -> costs -> assemblies;
   detections  synthetic peaks and costs -> assemblies, under several Assembler settings.

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/assignment.h"
+#include "util/assignment.h"
 
 static bool labeled(const double *xy) { return isfinite(xy[0]) && isfinite(xy[1]); }
 
@@ -38,9 +38,11 @@ static dlcc_status match_optimal(const dlcc_pose_frame *f, dlcc_match_rule rule,
   size_t cells = f->n_truth * f->n_pred;
   double *cost = malloc((cells ? cells : 1) * sizeof *cost);
   double *masked = malloc((f->n_bodyparts ? f->n_bodyparts : 1) * 3 * sizeof *masked);
-  if (!cost || !masked) {
+  int *pred_of = malloc((f->n_truth ? f->n_truth : 1) * sizeof *pred_of);
+  if (!cost || !masked || !pred_of) {
     free(cost);
     free(masked);
+    free(pred_of);
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   }
   for (size_t i = 0; i < f->n_pred; i++) {
@@ -56,9 +58,11 @@ static dlcc_status match_optimal(const dlcc_pose_frame *f, dlcc_match_rule rule,
       cost[g * f->n_pred + i] = c;
     }
   }
-  dlcc_status st = dlcc_assign_min_cost(cost, f->n_truth, f->n_pred, pred_of_truth, err);
+  dlcc_status st = dlcc_assignment_solve_forbidden(NULL, cost, (int)f->n_truth, (int)f->n_pred, pred_of, err);
+  for (size_t g = 0; !st && g < f->n_truth; g++) pred_of_truth[g] = pred_of[g];
   free(cost);
   free(masked);
+  free(pred_of);
   return st;
 }
 

@@ -17,10 +17,10 @@
 #include "util/error.h"
 
 typedef enum dlcc_match_rule {
-  /* Optimal assignment (Hungarian) minimising the summed cost, cost(pred, label) = the mean
-   * Euclidean distance over the body parts both have; pairs with no such body part are never
-   * matched; as many pairs as possible are formed. DeepLabCut has only a greedy variant of this
-   * (match_greedy_rmse, unused by its evaluation). */
+  /* Optimal assignment (util/assignment, +inf = forbidden) minimising the summed cost,
+   * cost(pred, label) = the mean Euclidean distance over the body parts both have; pairs with no
+   * such body part are never matched; as many pairs as possible are formed. DeepLabCut has only a
+   * greedy variant of this (match_greedy_rmse, unused by its evaluation). */
   DLCC_MATCH_DISTANCE,
   /* Optimal assignment maximising the summed OKS (the matching of the TensorFlow engine's
    * evaluate_assembly); pairs whose OKS is NaN or below DLCC_MATCH_MIN_OKS stay unmatched. */

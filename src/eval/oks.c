@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/assignment.h"
+#include "util/assignment.h"
 
 /* np.add.reduce's order on a contiguous array (the same as pairwise_sum in errors.c): below 8
  * values a plain loop, up to 128 eight running sums joined as a tree, above that two halves cut
@@ -187,22 +187,23 @@ nomem:
   return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
 }
 
-/* TensorFlow protocol: one assignment maximising the summed OKS (NaN counted as 0); the OKS of
- * each ranked prediction's match, 0 when unmatched. */
+/* TensorFlow protocol: one assignment maximising the summed OKS (NaN counted as 0), as
+ * linear_sum_assignment(oks, maximize=True); the OKS of each ranked prediction's match, 0 when
+ * unmatched. */
 static dlcc_status match_optimal(const prepared_frame *pf, double *matched_oks, dlcc_error *err) {
   size_t cells = pf->n_pred * pf->n_truth;
-  double *cost = malloc((cells ? cells : 1) * sizeof *cost);
-  long *truth_of = malloc((pf->n_pred ? pf->n_pred : 1) * sizeof *truth_of);
-  if (!cost || !truth_of) {
-    free(cost);
+  double *score = malloc((cells ? cells : 1) * sizeof *score);
+  int *truth_of = malloc((pf->n_pred ? pf->n_pred : 1) * sizeof *truth_of);
+  if (!score || !truth_of) {
+    free(score);
     free(truth_of);
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   }
-  for (size_t c = 0; c < cells; c++) cost[c] = isnan(pf->oks[c]) ? 0.0 : -pf->oks[c];
-  dlcc_status st = dlcc_assign_min_cost(cost, pf->n_pred, pf->n_truth, truth_of, err);
+  for (size_t c = 0; c < cells; c++) score[c] = isnan(pf->oks[c]) ? 0.0 : pf->oks[c];
+  dlcc_status st = dlcc_assignment_solve(NULL, score, (int)pf->n_pred, (int)pf->n_truth, true, truth_of, err);
   for (size_t r = 0; !st && r < pf->n_pred; r++)
-    matched_oks[r] = truth_of[r] < 0 ? 0.0 : -cost[r * pf->n_truth + (size_t)truth_of[r]];
-  free(cost);
+    matched_oks[r] = truth_of[r] < 0 ? 0.0 : score[r * pf->n_truth + (size_t)truth_of[r]];
+  free(score);
   free(truth_of);
   return st;
 }

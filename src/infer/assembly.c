@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "infer/lsap.h"
+#include "util/assignment.h"
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Growable scratch                                                                               */
@@ -68,7 +68,7 @@ typedef struct heap {
 struct dlcc_assembler {
   dlcc_assembler_options o;
   int num_joints, n_multi, n_unique;
-  dlcc_limb *limbs;
+  dlcc_paf_link *limbs;
   int n_limbs;
   bool calibrated;
   dlcc_assembly_prior prior;
@@ -102,12 +102,11 @@ struct dlcc_assembler {
   size_t order_cap, order_tmp_cap;
   double *keys;
   size_t keys_cap;
-  int *keep_s, *keep_t, *rows, *cols;
-  size_t keep_s_cap, keep_t_cap, rows_cap, cols_cap;
-  double *lsap_cost;
-  size_t lsap_cost_cap;
-  void *lsap_work;
-  size_t lsap_work_cap;
+  int *keep_s, *keep_t, *rows, *pair_col;
+  size_t keep_s_cap, keep_t_cap, rows_cap, pair_col_cap;
+  double *pair_cost;
+  size_t pair_cost_cap;
+  dlcc_assignment pairing;     /* linear_sum_assignment scratch, kept across frames */
   int *parent, *comp_size, *nodes;
   size_t parent_cap, comp_size_cap, nodes_cap;
   int *store;
@@ -333,9 +332,9 @@ void dlcc_assembler_free(dlcc_assembler *a) {
   free(a->keep_s);
   free(a->keep_t);
   free(a->rows);
-  free(a->cols);
-  free(a->lsap_cost);
-  free(a->lsap_work);
+  free(a->pair_col);
+  free(a->pair_cost);
+  dlcc_assignment_free(&a->pairing);
   free(a->parent);
   free(a->comp_size);
   free(a->nodes);
@@ -354,7 +353,7 @@ void dlcc_assembler_free(dlcc_assembler *a) {
 }
 
 dlcc_status dlcc_assembler_create(dlcc_assembler **out, const dlcc_assembler_options *o, int num_joints,
-                                  const dlcc_limb *limbs, int n_limbs, const dlcc_assembly_prior *prior,
+                                  const dlcc_paf_link *limbs, int n_limbs, const dlcc_assembly_prior *prior,
                                   dlcc_error *err) {
   *out = NULL;
   if (o->n_multibodyparts < 1 || num_joints < o->n_multibodyparts)
@@ -371,7 +370,7 @@ dlcc_status dlcc_assembler_create(dlcc_assembler **out, const dlcc_assembler_opt
   if (n_limbs < 0 || (n_limbs > 0 && !limbs))
     return dlcc_fail(err, DLCC_ERR_INVALID, "cannot assemble individuals: no limbs given");
   for (int k = 0; k < n_limbs; k++) {
-    const dlcc_limb *l = &limbs[k];
+    const dlcc_paf_link *l = &limbs[k];
     if (l->joint_a < 0 || l->joint_b < 0 || l->joint_a >= o->n_multibodyparts || l->joint_b >= o->n_multibodyparts ||
         l->joint_a == l->joint_b)
       return dlcc_fail(err, DLCC_ERR_INVALID, "cannot assemble individuals: limb %d joins joints %d and %d; a limb "
@@ -731,20 +730,19 @@ static int limb_links(dlcc_assembler *a, const float *aff_f32, int s0, int ns, i
   }
   int nr = n_keep[0], nc = n_keep[1];
   if (!nr || !nc) return 0;
-  int big = nr > nc ? nr : nc;
-  TRY(GROW(a->lsap_cost, a->lsap_cost_cap, (size_t)nr * nc));
-  TRY(grow(&a->lsap_work, &a->lsap_work_cap, dlcc_lsap_workspace_bytes(nr, nc), 1));
-  TRY(GROW(a->rows, a->rows_cap, (size_t)big + 1));
-  TRY(GROW(a->cols, a->cols_cap, (size_t)big + 1));
-  double *sub = a->lsap_cost;
+  TRY(GROW(a->pair_cost, a->pair_cost_cap, (size_t)nr * nc));
+  TRY(GROW(a->pair_col, a->pair_col_cap, (size_t)nr + 1));
+  double *sub = a->pair_cost;
   for (int i = 0; i < nr; i++)
     for (int j = 0; j < nc; j++) sub[(size_t)i * nc + j] = aff[(size_t)a->keep_s[i] * nt + a->keep_t[j]];
-  int n_pairs = dlcc_lsap_solve(sub, nr, nc, true, a->rows, a->cols, a->lsap_work);
-  TRY(n_pairs);
-  for (int k = 0; k < n_pairs; k++) {
-    double w = sub[(size_t)a->rows[k] * nc + a->cols[k]];
+  if (dlcc_assignment_solve(&a->pairing, sub, nr, nc, true, a->pair_col, NULL)) return -1;
+  /* scipy's pairs come in increasing row order */
+  for (int i = 0; i < nr; i++) {
+    int j = a->pair_col[i];
+    if (j < 0) continue;
+    double w = sub[(size_t)i * nc + j];
     /* an np.float32 scalar against a Python float: compared in double */
-    if (w >= o->min_affinity) TRY(add_frame_link(a, s0 + a->keep_s[a->rows[k]], t0 + a->keep_t[a->cols[k]], w));
+    if (w >= o->min_affinity) TRY(add_frame_link(a, s0 + a->keep_s[i], t0 + a->keep_t[j], w));
   }
   return 0;
 }

@@ -89,7 +89,7 @@ typedef struct dlcc_assembler dlcc_assembler;
  * n_multibodyparts). num_joints counts all parts, multi-animal then unique. Free with
  * dlcc_assembler_free. */
 dlcc_status dlcc_assembler_create(dlcc_assembler **assembler, const dlcc_assembler_options *o, int num_joints,
-                                  const dlcc_limb *limbs, int n_limbs, const dlcc_assembly_prior *prior,
+                                  const dlcc_paf_link *limbs, int n_limbs, const dlcc_assembly_prior *prior,
                                   dlcc_error *err);
 void dlcc_assembler_free(dlcc_assembler *assembler);
 

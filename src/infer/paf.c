@@ -43,14 +43,14 @@ float dlcc_paf_affinity(const float *paf_x, const float *paf_y, int map_width, i
 }
 
 dlcc_status dlcc_paf_link_costs(const float *paf, int n_paf_limbs, int map_height, int map_width,
-                                const dlcc_limb *limbs, int n_limbs, const dlcc_peaks *peaks, dlcc_link_costs *costs,
-                                dlcc_error *err) {
+                                const dlcc_paf_link *limbs, int n_limbs, const dlcc_peaks *peaks,
+                                dlcc_link_costs *costs, dlcc_error *err) {
   if (map_height <= 0 || map_width <= 0 || n_limbs < 0 || n_paf_limbs < 0)
     return dlcc_fail(err, DLCC_ERR_INVALID, "cannot score links: %d limbs on a %d x %d map with %d PAF limbs",
                      n_limbs, map_width, map_height, n_paf_limbs);
   size_t total = 0;
   for (int k = 0; k < n_limbs; k++) {
-    const dlcc_limb *l = &limbs[k];
+    const dlcc_paf_link *l = &limbs[k];
     if (l->joint_a < 0 || l->joint_a >= peaks->num_joints || l->joint_b < 0 || l->joint_b >= peaks->num_joints)
       return dlcc_fail(err, DLCC_ERR_INVALID, "cannot score links: limb %d joins joints %d and %d, but the score "
                        "maps have %d joints (check pose_cfg.yaml's partaffinityfield_graph)", k, l->joint_a,
@@ -80,7 +80,7 @@ dlcc_status dlcc_paf_link_costs(const float *paf, int n_paf_limbs, int map_heigh
   costs->n_limbs = n_limbs;
   size_t cells = (size_t)map_height * (size_t)map_width, at = 0;
   for (int k = 0; k < n_limbs; k++) {
-    const dlcc_limb *l = &limbs[k];
+    const dlcc_paf_link *l = &limbs[k];
     costs->first[k] = at;
     const float *paf_x = paf + (size_t)(2 * l->paf_index) * cells, *paf_y = paf_x + cells;
     const dlcc_peak *pa = peaks->peaks + peaks->first[l->joint_a], *pb = peaks->peaks + peaks->first[l->joint_b];

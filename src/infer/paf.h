@@ -12,11 +12,12 @@
 
 /* One edge of pose_cfg's partaffinityfield_graph: joints (a, b) and the limb's index in that graph,
  * whose field is PAF channels 2 * paf_index (x component) and 2 * paf_index + 1 (y). DeepLabCut scores
- * the limbs listed in paf_best, or all of them, in that order. */
-typedef struct dlcc_limb {
+ * the limbs listed in paf_best, or all of them, in that order. (Training's targets/paf.h has its own
+ * dlcc_limb, the graph edge alone.) */
+typedef struct dlcc_paf_link {
   int joint_a, joint_b;
   int paf_index;
-} dlcc_limb;
+} dlcc_paf_link;
 
 /* Number of samples along a segment (compute_edge_costs' n_points). */
 #define DLCC_PAF_SAMPLES 10
@@ -55,7 +56,7 @@ void dlcc_link_costs_free(dlcc_link_costs *costs);
  * joints or a PAF channel outside the maps, and on a peak outside the map. Allocates only to grow
  * costs. */
 dlcc_status dlcc_paf_link_costs(const float *paf, int n_paf_limbs, int map_height, int map_width,
-                                const dlcc_limb *limbs, int n_limbs, const dlcc_peaks *peaks, dlcc_link_costs *costs,
-                                dlcc_error *err);
+                                const dlcc_paf_link *limbs, int n_limbs, const dlcc_peaks *peaks,
+                                dlcc_link_costs *costs, dlcc_error *err);
 
 #endif

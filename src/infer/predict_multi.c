@@ -32,7 +32,7 @@ dlcc_status dlcc_multi_predictor_init(dlcc_multi_predictor *mp, const dlcc_pose_
   mp->n_limbs = (int)pc->n_limbs;
   if (!(mp->limbs = calloc(pc->n_limbs, sizeof *mp->limbs))) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   for (int l = 0; l < mp->n_limbs; l++)
-    mp->limbs[l] = (dlcc_limb){pc->partaffinityfield_graph[l][0], pc->partaffinityfield_graph[l][1], l};
+    mp->limbs[l] = (dlcc_paf_link){pc->partaffinityfield_graph[l][0], pc->partaffinityfield_graph[l][1], l};
   dlcc_peak_params pp;
   dlcc_peak_params_init(&pp, pc->num_joints, pc->stride, pc->locref_stdev);
   pp.location_refinement = pc->location_refinement;

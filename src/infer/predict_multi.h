@@ -15,7 +15,7 @@
 typedef struct dlcc_multi_predictor {
   int num_joints;          /* multi-animal parts then unique parts, pose_cfg's all_joints order */
   int n_limbs;
-  dlcc_limb *limbs;        /* partaffinityfield_graph, paf_index = position in it */
+  dlcc_paf_link *limbs;    /* partaffinityfield_graph, paf_index = position in it */
   dlcc_peak_finder *finder;
   dlcc_assembler *assembler;
   dlcc_peaks peaks;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "track/hungarian.h"
+#include "util/assignment.h"
 
 /* ---- Tracklet store ------------------------------------------------------------------------- */
 
@@ -581,7 +581,7 @@ dlcc_status dlcc_tracker_step(dlcc_tracker *t, int frame, const double *animals,
     for (int d = 0; d < n_dets; d++)
       for (int g = 0; g < n_targets; g++)
         t->cost[(size_t)d * (size_t)n_targets + (size_t)g] = -similarity(t, &t->dets[d], &t->shapes[(size_t)g * 5]);
-    st = dlcc_assignment_solve(&t->assignment, t->cost, n_dets, n_targets, t->det_to_target, NULL, err);
+    st = dlcc_assignment_solve(&t->assignment, t->cost, n_dets, n_targets, false, t->det_to_target, err);
     if (st) return st;
     for (int d = 0; d < n_dets; d++)
       if (t->det_to_target[d] < 0) t->unmatched[n_unmatched++] = d;

@@ -17,8 +17,8 @@ import dlc_code
 
 
 def build(tmp):
-    srcs = [os.path.join(root, 'src', 'track', f) for f in ('trackers.c', 'hungarian.c', 'mincostflow.c', 'stitch.c')]
-    srcs.append(os.path.join(root, 'src', 'util', 'error.c'))
+    srcs = [os.path.join(root, 'src', 'track', f) for f in ('trackers.c', 'mincostflow.c', 'stitch.c')]
+    srcs += [os.path.join(root, 'src', 'util', f) for f in ('assignment.c', 'error.c')]
     exes = {}
     for name in ('trackdrv', 'stitchdrv'):
         exe = os.path.join(tmp, name)
