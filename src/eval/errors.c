@@ -8,10 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* numpy's pairwise summation (the inner loop of np.add.reduce): below 8 values a plain loop, up to
- * 128 values eight running sums joined as a tree, above that two halves cut at a multiple of 8.
- * Summing in this order makes the means bit-identical to np.nanmean's. */
-static double pairwise_sum(const double *a, size_t n) {
+double dlcc_eval_pairwise_sum(const double *a, size_t n) {
   if (n < 8) {
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += a[i];
@@ -29,7 +26,7 @@ static double pairwise_sum(const double *a, size_t n) {
   }
   size_t half = n / 2;
   half -= half % 8;
-  return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
+  return dlcc_eval_pairwise_sum(a, half) + dlcc_eval_pairwise_sum(a + half, n - half);
 }
 
 /* np.nanmean of values[0..n): NaNs become 0 in the sum and are not counted. Overwrites values.
@@ -43,7 +40,7 @@ static double nanmean_in_place(double *values, size_t n) {
       count++;
   }
   if (count == 0) return NAN;
-  return pairwise_sum(values, n) / (double)count;
+  return dlcc_eval_pairwise_sum(values, n) / (double)count;
 }
 
 double dlcc_eval_round2(double x) {

@@ -10,31 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval/errors.h"
 #include "util/assignment.h"
-
-/* np.add.reduce's order on a contiguous array (the same as pairwise_sum in errors.c): below 8
- * values a plain loop, up to 128 eight running sums joined as a tree, above that two halves cut
- * at a multiple of 8. */
-static double np_sum(const double *a, size_t n) {
-  if (n < 8) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += a[i];
-    return s;
-  }
-  if (n <= 128) {
-    double r[8];
-    memcpy(r, a, sizeof r);
-    size_t i = 8;
-    for (; i < n - n % 8; i += 8)
-      for (size_t j = 0; j < 8; j++) r[j] += a[i + j];
-    double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++) s += a[i];
-    return s;
-  }
-  size_t half = n / 2;
-  half -= half % 8;
-  return np_sum(a, half) + np_sum(a + half, n - half);
-}
 
 static bool labeled(const double *xy) { return isfinite(xy[0]) && isfinite(xy[1]); }
 
@@ -88,7 +65,7 @@ double dlcc_oks(const double *pred, const double *truth, size_t n_bodyparts, con
     sequential += term;
     n++;
   }
-  double sum = terms ? np_sum(terms, n) : sequential;
+  double sum = terms ? dlcc_eval_pairwise_sum(terms, n) : sequential;
   if (terms != stack_terms) free(terms);
   return sum / (double)n;
 }
@@ -314,9 +291,9 @@ dlcc_status dlcc_oks_map(const dlcc_pose_frame *frames, size_t n_frames, const d
     precision_recall(ranked, n, out->n_truth, t, rc, pr, out->precision[ti], &out->recall[ti]);
   }
   if (!st) {
-    out->map = np_sum(&out->precision[0][0], DLCC_OKS_N_THRESHOLDS * DLCC_OKS_N_RECALLS) /
+    out->map = dlcc_eval_pairwise_sum(&out->precision[0][0], DLCC_OKS_N_THRESHOLDS * DLCC_OKS_N_RECALLS) /
                (DLCC_OKS_N_THRESHOLDS * DLCC_OKS_N_RECALLS);
-    out->mar = np_sum(out->recall, DLCC_OKS_N_THRESHOLDS) / DLCC_OKS_N_THRESHOLDS;
+    out->mar = dlcc_eval_pairwise_sum(out->recall, DLCC_OKS_N_THRESHOLDS) / DLCC_OKS_N_THRESHOLDS;
   }
 done:
   free_prepared(pf, n_frames);
