@@ -306,6 +306,88 @@ static void test_batch_mode_normalizes_by_batch_and_updates_running_stats(void *
   rig_close(&r);
 }
 
+/* slim's batch_norm as dlcrnet's decoder has it: no scale, eps 1e-3, the batch's statistics in
+ * inference too, nothing running. Hand-computed on N=1, H=1, W=3:
+ *   channel 0, {1, 2, 3}: mean 2, biased variance 2/3, y = (x - 2) / sqrt(2/3 + 1e-3) + 0.5
+ *     = 0.5 -/+ 1 / 0.8171087 = {-0.7238273, 0.5, 1.7238273};
+ *   channel 1, {4, 4, 10}: mean 6, variance 8, y = (x - 6) / sqrt(8.001) - 1 = (x - 6) / 2.8286039 - 1
+ *     = {-1.7070626, -1.7070626, 0.4141252}.
+ * Backward with dy = 1 everywhere: dbias = 3 per channel, dx = 0 (a constant shift of x moves the
+ * mean with it and the variance not at all, so the output ignores it). */
+static void test_shift_only_batch_always_normalizes_inference_by_the_batch(void **state) {
+  (void)state;
+  dlcc_nn_batchnorm_spec s = dlcc_nn_batchnorm_spec_default(2, DLCC_NN_BN_BATCH_ALWAYS);
+  s.eps = 1e-3f;
+  s.shift_only = true;
+  const int64_t dims[4] = {1, 2, 1, 3};
+  rig r;
+  rig_open(&r, &s, dims);
+  assert_int_equal(r.params.count, 1);
+  assert_string_equal(r.params.items[0].name, "bn.bias");
+  assert_true(r.bn.weight == DLCC_NN_BN_ABSENT && r.bn.running_mean == DLCC_NN_BN_ABSENT);
+  float *bias = dlcc_nn_param_values(&r.params, r.bn.bias);
+  bias[0] = 0.5f, bias[1] = -1.0f;
+  const float x[6] = {1, 2, 3, 4, 4, 10}, want[6] = {-0.7238273f, 0.5f, 1.7238273f, -1.7070626f, -1.7070626f,
+                                                     0.4141252f};
+  for (int mode = 0; mode < 2; mode++) {
+    float y[6];
+    rig_forward(&r, x, y, mode ? DLCC_NN_TRAINING : DLCC_NN_INFERENCE);
+    for (int i = 0; i < 6; i++) assert_float_equal(y[i], want[i], 1e-5);
+  }
+  const float dy[6] = {1, 1, 1, 1, 1, 1};
+  float dx[6];
+  rig_backward(&r, dy, dx);
+  for (int i = 0; i < 6; i++) assert_float_equal(dx[i], 0, 1e-6);
+  assert_float_equal(dlcc_nn_param_grads(&r.params, r.bn.bias)[0], 3, 1e-6);
+  assert_float_equal(dlcc_nn_param_grads(&r.params, r.bn.bias)[1], 3, 1e-6);
+  /* an inference forward replaces the statistics backward would go through */
+  float y[6];
+  rig_forward(&r, x, y, DLCC_NN_INFERENCE);
+  dlcc_error err;
+  import_as(&r, &r.dy, dy, dnnl_nchw);
+  assert_int_equal(dlcc_nn_batchnorm_backward(&r.bn, r.e, &r.x, &r.dy, &r.dx, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "bn: backward goes through the batch statistics of a training forward");
+  rig_close(&r);
+  /* one value per channel: TensorFlow's zero variance, the output is the shift */
+  const int64_t one[4] = {1, 2, 1, 1};
+  rig_open(&r, &s, one);
+  bias = dlcc_nn_param_values(&r.params, r.bn.bias);
+  bias[0] = 0.5f, bias[1] = -1.0f;
+  rig_forward(&r, (const float[]){7, -3}, y, DLCC_NN_INFERENCE);
+  assert_float_equal(y[0], 0.5, 1e-6);
+  assert_float_equal(y[1], -1, 1e-6);
+  rig_close(&r);
+}
+
+/* Through the batch statistics, without a scale: dx and dbias against central differences. */
+static void test_shift_only_batch_always_gradients_match_finite_differences(void **state) {
+  (void)state;
+  dlcc_nn_batchnorm_spec spec = dlcc_nn_batchnorm_spec_default(3, DLCC_NN_BN_BATCH_ALWAYS);
+  spec.eps = 1e-3f;
+  spec.shift_only = true;
+  const int64_t dims[4] = {2, 3, 2, 3};
+  rig r;
+  rig_open(&r, &spec, dims);
+  dlcc_rng rng;
+  dlcc_rng_seed(&rng, 9);
+  size_t n = count4(dims);
+  float *x = malloc(n * sizeof *x), *g = malloc(n * sizeof *g), *y = malloc(n * sizeof *y), *dx = malloc(n * 4);
+  double *numeric = malloc(n * sizeof *numeric);
+  fill_normal(&rng, x, n, 1.0);
+  fill_normal(&rng, g, n, 1.0);
+  float *bias = dlcc_nn_param_values(&r.params, r.bn.bias), dbias[3];
+  for (int c = 0; c < 3; c++) bias[c] = 0.1f * (float)c;
+  rig_forward(&r, x, y, DLCC_NN_TRAINING);
+  rig_backward(&r, g, dx);
+  memcpy(dbias, dlcc_nn_param_grads(&r.params, r.bn.bias), sizeof dbias);
+  numeric_gradient(&r, x, g, x, n, 1e-2f, numeric);
+  expect_gradient("input", numeric, dx, n);
+  numeric_gradient(&r, x, g, bias, 3, 0.1f, numeric);
+  expect_gradient("bn.bias", numeric, dbias, 3);
+  free(x), free(g), free(y), free(dx), free(numeric);
+  rig_close(&r);
+}
+
 static void test_frozen_mode_never_changes_running_stats(void **state) {
   (void)state;
   dlcc_nn_batchnorm_spec s = dlcc_nn_batchnorm_spec_default(1, DLCC_NN_BN_FROZEN);
@@ -469,6 +551,8 @@ int main(void) {
     cmocka_unit_test(test_blocked_layouts_match_pytorch_too),
     cmocka_unit_test(test_declares_pytorch_names_and_initial_values),
     cmocka_unit_test(test_batch_mode_normalizes_by_batch_and_updates_running_stats),
+    cmocka_unit_test(test_shift_only_batch_always_normalizes_inference_by_the_batch),
+    cmocka_unit_test(test_shift_only_batch_always_gradients_match_finite_differences),
     cmocka_unit_test(test_frozen_mode_never_changes_running_stats),
     cmocka_unit_test(test_backward_without_dx_still_writes_parameter_gradients),
     cmocka_unit_test(test_plans_are_built_once_per_input_shape_and_mode),

@@ -165,6 +165,52 @@ static void test_gradients_match_finite_differences_1x1_stride2_even_input(void 
   check_gradients_numerically(&s, dims, 4);
 }
 
+/* TensorFlow's 'SAME' pads where its output needs it, the odd row and column at the end. */
+static void test_gradients_match_finite_differences_tf_same_stride2_even_and_odd(void **state) {
+  (void)state;
+  dlcc_nn_conv_spec s = dlcc_nn_conv_spec_tf_same(2, 3, 3, 2);
+  const int64_t even[4] = {1, 2, 6, 8}, odd[4] = {2, 2, 5, 7};
+  check_gradients_numerically(&s, even, 5);
+  check_gradients_numerically(&s, odd, 6);
+}
+
+/* A 3x3 stride-2 sum (all-ones kernel, no bias) of x[i][j] = size * i + j, by hand:
+ *   4x4: TensorFlow pads 0 before and 1 after (total (2 - 1) * 2 + 3 - 4 = 1), so output (0, 0)
+ *     sums rows 0-2, columns 0-2: 12 * (0 + 1 + 2) + 3 * (0 + 1 + 2) = 45; (0, 1) columns 2-3:
+ *     8 * 3 + 3 * 5 = 39; (1, 0) rows 2-3: 12 * 5 + 2 * 3 = 66; (1, 1): 8 * 5 + 2 * 5 = 50.
+ *     (PyTorch's padding 1 would sum rows and columns 0-1 first: 0 + 1 + 4 + 5 = 10.)
+ *   5x5: 1 before and 1 after (total 2): (0, 0) = 0 + 1 + 5 + 6 = 12; (1, 1) rows and columns
+ *     1-3: 15 * 6 + 3 * 6 = 108; (2, 2) rows and columns 3-4: 18 + 19 + 23 + 24 = 84. */
+static void test_tf_same_puts_the_odd_padding_at_the_end(void **state) {
+  (void)state;
+  dlcc_nn_conv_spec s = dlcc_nn_conv_spec_tf_same(1, 1, 3, 2);
+  s.bias = false;
+  const int64_t sizes[2] = {4, 5};
+  const float want4[4] = {45, 39, 66, 50};
+  for (int k = 0; k < 2; k++) {
+    int64_t n = sizes[k];
+    const int64_t dims[4] = {1, 1, n, n};
+    rig r;
+    rig_open(&r, &s, dims);
+    assert_int_equal(r.y_dims[2], (n + 1) / 2);
+    for (int i = 0; i < 9; i++) dlcc_nn_param_values(&r.params, r.conv.weight)[i] = 1;
+    dlcc_nn_params_changed(&r.params);
+    float x[25], y[9];
+    for (int i = 0; i < n * n; i++) x[i] = (float)i;
+    for (int mode = 0; mode < 2; mode++) {
+      rig_forward(&r, x, y, mode ? DLCC_NN_TRAINING : DLCC_NN_INFERENCE);
+      if (n == 4) {
+        for (int i = 0; i < 4; i++) assert_float_equal(y[i], want4[i], 1e-4);
+      } else {
+        assert_float_equal(y[0], 12, 1e-4);
+        assert_float_equal(y[4], 108, 1e-4);
+        assert_float_equal(y[8], 84, 1e-4);
+      }
+    }
+    rig_close(&r);
+  }
+}
+
 /* ---- PyTorch golden fixtures -------------------------------------------------------------- */
 
 static float *read_tensor(const dlcc_safetensors *st, const char *name, size_t *n) {
@@ -352,6 +398,11 @@ static void test_bad_specs_are_refused_before_declaring_parameters(void **state)
   assert_int_equal(dlcc_nn_conv_init(&conv, "head", &s, &p, &err), DLCC_ERR_INVALID);
   assert_contains(err.message, "head: kernel, stride and dilation must be >= 1 and padding >= 0");
   dlcc_nn_conv_free(&conv);
+  s = dlcc_nn_conv_spec_tf_same(6, 4, 3, 2);
+  s.padding[0] = 1;
+  assert_int_equal(dlcc_nn_conv_init(&conv, "decoder", &s, &p, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "decoder: TensorFlow's 'SAME' chooses the padding itself; padding must be 0");
+  dlcc_nn_conv_free(&conv);
   assert_int_equal(p.count, 0);
   s = dlcc_nn_conv_spec_square(6, 4, 3);
   assert_int_equal(dlcc_nn_conv_init(&conv, "layer1.0.conv2", &s, &p, &err), DLCC_OK);
@@ -444,6 +495,8 @@ int main(void) {
     cmocka_unit_test(test_gradients_match_finite_differences_strided_dilated_grouped),
     cmocka_unit_test(test_gradients_match_finite_differences_depthwise_stride2),
     cmocka_unit_test(test_gradients_match_finite_differences_1x1_stride2_even_input),
+    cmocka_unit_test(test_gradients_match_finite_differences_tf_same_stride2_even_and_odd),
+    cmocka_unit_test(test_tf_same_puts_the_odd_padding_at_the_end),
     cmocka_unit_test(test_matches_pytorch_3x3_stride1_pad1),
     cmocka_unit_test(test_matches_pytorch_7x7_stride2_pad3_like_resnet_conv1),
     cmocka_unit_test(test_matches_pytorch_3x3_dilation2_pad2),

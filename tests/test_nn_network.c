@@ -229,11 +229,15 @@ static void test_single_animal_pose_cfg_gives_part_and_locref_heads(void **state
   assert_string_equal(desc.net_type, "mobilenet_v2_0.35");
   assert_int_equal(desc.bn_stats, DLCC_NN_BN_BATCH);
   assert_true(desc.bn_momentum == 0.003);
-  if (dlcc_pose_cfg_set_string(&cfg.net_type, "dlcrnet_ms5", &err)) fail_msg("%s", err.message);
+  if (dlcc_pose_cfg_set_string(&cfg.net_type, "efficientnet-b0", &err)) fail_msg("%s", err.message);
   assert_int_equal(dlcc_nn_net_desc_from_cfg(&cfg, &desc, &err), DLCC_ERR_UNSUPPORTED);
-  assert_contains(err.message, "pose_cfg: net_type 'dlcrnet_ms5' is not a network dlcc builds; use resnet_50, "
-                               "resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5 or "
-                               "mobilenet_v2_0.35");
+  assert_contains(err.message, "pose_cfg: net_type 'efficientnet-b0' is not a network dlcc builds; use resnet_50, "
+                               "resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5, "
+                               "mobilenet_v2_0.35, dlcrnet_ms5, dlcr101_ms5 or dlcr152_ms5");
+  /* maDLC's multi-stage network needs part-affinity fields, which single-animal datasets lack */
+  if (dlcc_pose_cfg_set_string(&cfg.net_type, "dlcrnet_ms5", &err)) fail_msg("%s", err.message);
+  assert_int_equal(dlcc_nn_net_desc_from_cfg(&cfg, &desc, &err), DLCC_ERR_INVALID);
+  assert_contains(err.message, "dlcrnet_ms5 refines part-affinity fields stage by stage");
   dlcc_pose_cfg_free(&cfg);
 }
 

@@ -221,7 +221,7 @@ static void test_blocked_input_layouts_match_pytorch_too(void **state) {
 
 /* ---- Shapes, plans and errors ------------------------------------------------------------- */
 
-static void test_output_dims_by_factor_and_by_size(void **state) {
+static void test_output_dims_by_factor_by_multiple_and_by_size(void **state) {
   (void)state;
   dlcc_nn_upsample up;
   dlcc_error err;
@@ -234,6 +234,17 @@ static void test_output_dims_by_factor_and_by_size(void **state) {
   assert_int_equal(out[1], 17);
   assert_int_equal(out[2], 240);
   assert_int_equal(out[3], 328);
+  dlcc_nn_upsample_free(&up);
+  /* dlcrnet's resize: 30 -> 4 * ceil(30 / 4) = 32, 41 -> 44; a multiple stays */
+  s = dlcc_nn_upsample_spec_multiple(4);
+  assert_int_equal(dlcc_nn_upsample_init(&up, "up", &s, &err), DLCC_OK);
+  assert_int_equal(dlcc_nn_upsample_output_dims(&up, in, out, &err), DLCC_OK);
+  assert_int_equal(out[2], 32);
+  assert_int_equal(out[3], 44);
+  const int64_t even[4] = {1, 1, 28, 4};
+  assert_int_equal(dlcc_nn_upsample_output_dims(&up, even, out, &err), DLCC_OK);
+  assert_int_equal(out[2], 28);
+  assert_int_equal(out[3], 4);
   dlcc_nn_upsample_free(&up);
   s = dlcc_nn_upsample_spec_size(480, 640);
   assert_int_equal(dlcc_nn_upsample_init(&up, "up", &s, &err), DLCC_OK);
@@ -271,7 +282,7 @@ static void test_errors_name_the_layer(void **state) {
   dlcc_error err;
   dlcc_nn_upsample_spec s = dlcc_nn_upsample_spec_size(0, 5);
   assert_int_equal(dlcc_nn_upsample_init(&up, "pose.upsample", &s, &err), DLCC_ERR_INVALID);
-  assert_contains(err.message, "pose.upsample: give a positive factor or a positive output size");
+  assert_contains(err.message, "pose.upsample: give a positive factor, multiple or output size");
   dlcc_nn_upsample_free(&up);
   s = dlcc_nn_upsample_spec_factor(-2);
   assert_int_equal(dlcc_nn_upsample_init(&up, "pose.upsample", &s, &err), DLCC_ERR_INVALID);
@@ -343,7 +354,7 @@ int main(void) {
     cmocka_unit_test(test_matches_pytorch_factor4),
     cmocka_unit_test(test_matches_pytorch_to_size_up_in_height_down_in_width),
     cmocka_unit_test(test_blocked_input_layouts_match_pytorch_too),
-    cmocka_unit_test(test_output_dims_by_factor_and_by_size),
+    cmocka_unit_test(test_output_dims_by_factor_by_multiple_and_by_size),
     cmocka_unit_test(test_plans_are_built_once_per_input_shape),
     cmocka_unit_test(test_errors_name_the_layer),
     cmocka_unit_test(test_bf16_is_refused_without_cpu_support_or_tracks_f32),

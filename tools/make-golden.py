@@ -528,8 +528,65 @@ def mobilenet_case(seed, generator):
     return tensors, meta, margin
 
 
+# A reduced dlcrnet_ms5 with every head (tests/test_nn_dlcrnet.c): base width 2 (decoder widths 16, 4, 8,
+# 8, 4 and 4 stage features instead of 512, 128, 256, 256, 128, 128), layer2 with the three units the
+# fusion reads, an input whose sizes are no multiple of 16 so that both resizes interpolate (40x36:
+# layer1 10x9 -> 12x12, layer2.2 5x5 -> 6x6).
+DLCRNET_SMALL = dict(net_type="dlcrnet_ms5", width=2, blocks=(2, 3, 2, 2), num_joints=3, num_idchannel=1, num_limbs=2,
+                     intermediate_supervision_layer=2, input=(2, 3, 40, 36))
+
+
+def dlcrnet_fixture(generator):
+    """tests/fixtures/dlcrnet_small.safetensors: as resnet_small (backbone batch norm frozen), with the
+    decoder's batch norm on batch statistics as DeepLabCut's graph has it; "single.output.<head>" are
+    the heads for the first image alone (its own statistics)."""
+    cfg = DLCRNET_SMALL
+    joints = cfg["num_joints"] + cfg["num_idchannel"]
+    torch.manual_seed(20240901)
+    model = torch_pose_nets.PoseDLCRNet(cfg["blocks"], width=cfg["width"], part=joints, locref=2 * cfg["num_joints"],
+                                        pafs=2 * cfg["num_limbs"], interm_unit=cfg["intermediate_supervision_layer"])
+    torch_pose_nets.init_like_dlcc(model)
+    randomise_batchnorm(model, generator)
+    for module in model.modules():
+        if isinstance(module, (torch_pose_nets.TFSameDeconv, torch_pose_nets.TFSameConv2d)) and module.bias is not None:
+            module.bias.data.normal_(0, 0.1, generator=generator)
+        if isinstance(module, torch_pose_nets.SlimBatchNorm):
+            module.bias.data.normal_(0, 0.2, generator=generator)
+    x = torch.rand(cfg["input"], generator=generator) * 255
+    params = {k: v.clone() for k, v in model.state_dict().items() if "num_batches_tracked" not in k}
+    model = model.double().eval()
+    out = model(x.double())
+    grads = {name: torch.randn(y.shape, generator=generator) for name, y in out.items()}
+    torch.autograd.backward([out[n] for n in grads], [g.double() for g in grads.values()])
+    with torch.no_grad():
+        single = model(x[:1].double())
+    tensors = {"input": x}
+    tensors.update(params)
+    tensors.update({f"output.{n}": y for n, y in out.items()})
+    tensors.update({f"single.output.{n}": y for n, y in single.items()})
+    tensors.update({f"grad.output.{n}": g for n, g in grads.items()})
+    tensors.update({f"grad.{n}": p.grad for n, p in model.named_parameters()})
+    meta = dict(cfg, blocks=",".join(str(b) for b in cfg["blocks"]), input=",".join(str(d) for d in cfg["input"]),
+                generator=f"PyTorch {torch.__version__}, float64 reference")
+    torch_pose_nets.write_safetensors(FIXTURES / "dlcrnet_small.safetensors", tensors, meta)
+
+
+# Fixtures that can be written alone: `make-golden.py dlcrnet_small` writes only that one.
+SINGLE_FIXTURES = {"dlcrnet_small": lambda: dlcrnet_fixture(torch.Generator().manual_seed(20240902))}
+
+
 def main():
     FIXTURES.mkdir(parents=True, exist_ok=True)
+    if len(sys.argv) > 1:
+        for name in sys.argv[1:]:
+            if name not in SINGLE_FIXTURES:
+                sys.exit(f"unknown fixture {name}: one of {', '.join(SINGLE_FIXTURES)}")
+            SINGLE_FIXTURES[name]()
+            print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
+        return
+    for name, write in SINGLE_FIXTURES.items():
+        write()
+        print(f"wrote {FIXTURES / name}.safetensors", file=sys.stderr)
     check_mobilenet_against_torchvision()
     mobilenet_fixture(20240623)
     print(f"wrote {FIXTURES}/mobilenet_small.safetensors", file=sys.stderr)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Runs DeepLabCut's ResNet or MobileNetV2 pose network in PyTorch on weights and images written by
-dlcc, for tests/test_nn_network_torch.c (which calls it when Debian's python3-torch is installed):
+"""Runs DeepLabCut's ResNet, MobileNetV2 or dlcrnet pose network in PyTorch on weights and images written
+by dlcc, for tests/test_nn_network_torch.c (which calls it when Debian's python3-torch is installed):
 
     /usr/bin/python3 tools/torch-pose-reference.py WEIGHTS INPUT OUTPUT
 
@@ -26,6 +26,10 @@ def main(weights_path, input_path, output_path):
     net_type, interm = meta["net_type"], int(meta["interm"])
     if net_type in torch_pose_nets.RESNET_BLOCKS:
         model = torch_pose_nets.PoseResNet(torch_pose_nets.RESNET_BLOCKS[net_type], interm_unit=interm, **heads)
+    elif net_type in torch_pose_nets.DLCRNET_BACKBONES:
+        blocks = torch_pose_nets.RESNET_BLOCKS[torch_pose_nets.DLCRNET_BACKBONES[net_type]]
+        model = torch_pose_nets.PoseDLCRNet(blocks, part=heads["part"], locref=heads["locref"], pafs=heads["pairwise"],
+                                            interm_unit=interm)
     else:
         model = torch_pose_nets.PoseMobileNetV2(torch_pose_nets.MOBILENET_WIDTHS[net_type], interm_layer=interm,
                                                 **heads)

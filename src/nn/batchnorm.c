@@ -22,8 +22,8 @@ static dlcc_status check_spec(const char *name, const dlcc_nn_batchnorm_spec *s,
   if (!(s->eps > 0)) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: eps must be positive (PyTorch's 1e-5)", name);
   if (!(s->momentum >= 0 && s->momentum <= 1))
     return dlcc_fail(err, DLCC_ERR_INVALID, "%s: momentum must be in [0, 1] (PyTorch's 0.1)", name);
-  if (s->stats != DLCC_NN_BN_FROZEN && s->stats != DLCC_NN_BN_BATCH)
-    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: statistics are frozen or batch", name);
+  if (s->stats != DLCC_NN_BN_FROZEN && s->stats != DLCC_NN_BN_BATCH && s->stats != DLCC_NN_BN_BATCH_ALWAYS)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: statistics are frozen, batch or batch always", name);
   return DLCC_OK;
 }
 
@@ -46,11 +46,13 @@ dlcc_status dlcc_nn_batchnorm_init(dlcc_nn_batchnorm *bn, const char *name, cons
   if (st) return st;
   bn->spec = *spec;
   bn->params = params;
+  bn->weight = bn->running_mean = bn->running_var = DLCC_NN_BN_ABSENT;
   const int64_t *c = &spec->channels;
-  st = declare(params, name, "weight", DLCC_NN_PARAM_BIAS, c, &bn->weight, err);
+  bool running = spec->stats != DLCC_NN_BN_BATCH_ALWAYS;
+  if (!spec->shift_only) st = declare(params, name, "weight", DLCC_NN_PARAM_BIAS, c, &bn->weight, err);
   if (!st) st = declare(params, name, "bias", DLCC_NN_PARAM_BIAS, c, &bn->bias, err);
-  if (!st) st = declare(params, name, "running_mean", DLCC_NN_PARAM_STATE, c, &bn->running_mean, err);
-  if (!st) st = declare(params, name, "running_var", DLCC_NN_PARAM_STATE, c, &bn->running_var, err);
+  if (!st && running) st = declare(params, name, "running_mean", DLCC_NN_PARAM_STATE, c, &bn->running_mean, err);
+  if (!st && running) st = declare(params, name, "running_var", DLCC_NN_PARAM_STATE, c, &bn->running_var, err);
   if (!st && !(bn->name = strdup(name))) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory creating %s", name);
   return st;
 }
@@ -72,18 +74,32 @@ void dlcc_nn_batchnorm_free(dlcc_nn_batchnorm *bn) {
   memset(bn, 0, sizeof *bn);
 }
 
+static void fill(dlcc_nn_params *p, size_t index, int64_t n, float value) {
+  if (index == DLCC_NN_BN_ABSENT) return;
+  float *v = dlcc_nn_param_values(p, index);
+  for (int64_t i = 0; i < n; i++) v[i] = value;
+}
+
 void dlcc_nn_batchnorm_reset(dlcc_nn_batchnorm *bn) {
   dlcc_nn_params *p = bn->params;
-  float *weight = dlcc_nn_param_values(p, bn->weight), *bias = dlcc_nn_param_values(p, bn->bias);
-  float *mean = dlcc_nn_param_values(p, bn->running_mean), *var = dlcc_nn_param_values(p, bn->running_var);
-  for (int64_t c = 0; c < bn->spec.channels; c++) weight[c] = 1, bias[c] = 0, mean[c] = 0, var[c] = 1;
+  int64_t c = bn->spec.channels;
+  fill(p, bn->weight, c, 1);
+  fill(p, bn->bias, c, 0);
+  fill(p, bn->running_mean, c, 0);
+  fill(p, bn->running_var, c, 1);
   dlcc_nn_params_changed(p);
 }
 
+/* The values (or, when grads, the gradients) of parameter index, NULL when the layer lacks it. */
+static float *param_at(const dlcc_nn_params *p, size_t index, bool grads) {
+  if (index == DLCC_NN_BN_ABSENT) return NULL;
+  return grads ? dlcc_nn_param_grads(p, index) : dlcc_nn_param_values(p, index);
+}
+
 /* Memories over the layer's slices of the params buffers and over its batch statistics (made
- * once; `scale` last, as the mark that all exist). */
+ * once; `shift` last, as the mark that all exist; those of absent parameters stay NULL). */
 static dlcc_status ensure_views(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, dlcc_error *err) {
-  if (bn->scale) return DLCC_OK;
+  if (bn->shift) return DLCC_OK;
   destroy_views(bn); /* left over from an earlier attempt that failed */
   const dlcc_nn_params *p = bn->params;
   if (!p->values) return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the parameters are not allocated yet", bn->name);
@@ -97,17 +113,17 @@ static dlcc_status ensure_views(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, dlcc_e
     dnnl_memory_t *mem;
     float *at;
   } views[8] = {
-    {&bn->shift, dlcc_nn_param_values(p, bn->bias)},
-    {&bn->scale_grad, dlcc_nn_param_grads(p, bn->weight)},
-    {&bn->shift_grad, dlcc_nn_param_grads(p, bn->bias)},
-    {&bn->mean_running, dlcc_nn_param_values(p, bn->running_mean)},
-    {&bn->var_running, dlcc_nn_param_values(p, bn->running_var)},
+    {&bn->scale, param_at(p, bn->weight, false)},
+    {&bn->scale_grad, param_at(p, bn->weight, true)},
+    {&bn->shift_grad, param_at(p, bn->bias, true)},
+    {&bn->mean_running, param_at(p, bn->running_mean, false)},
+    {&bn->var_running, param_at(p, bn->running_var, false)},
     {&bn->mean_batch, bn->batch_stats},
     {&bn->var_batch, bn->batch_stats + c},
-    {&bn->scale, dlcc_nn_param_values(p, bn->weight)},
+    {&bn->shift, param_at(p, bn->bias, false)},
   };
   for (int i = 0; i < 8 && !st; i++)
-    st = dlcc_nn_check(dnnl_memory_create(views[i].mem, &md, e->cpu, views[i].at), err, bn->name);
+    if (views[i].at) st = dlcc_nn_check(dnnl_memory_create(views[i].mem, &md, e->cpu, views[i].at), err, bn->name);
   return st;
 }
 
@@ -132,10 +148,10 @@ static void destroy_plan(void *opaque) {
   free(plan);
 }
 
-/* Batch statistics only in training of a BATCH layer; every other case normalizes with the
- * running statistics, given to oneDNN as inputs. */
+/* Batch statistics in training of a BATCH layer and always in a BATCH_ALWAYS one; every other case
+ * normalizes with the running statistics, given to oneDNN as inputs. */
 static bool uses_batch_stats(const dlcc_nn_batchnorm *bn, dlcc_nn_mode mode) {
-  return bn->spec.stats == DLCC_NN_BN_BATCH && mode == DLCC_NN_TRAINING;
+  return bn->spec.stats == DLCC_NN_BN_BATCH_ALWAYS || (bn->spec.stats == DLCC_NN_BN_BATCH && mode == DLCC_NN_TRAINING);
 }
 
 /* Batch norm works in the layout it is given: the forward's data descriptor is x's own. */
@@ -143,7 +159,8 @@ static dlcc_status create_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, cons
                                   dlcc_nn_mode mode, bn_plan *plan, dlcc_error *err) {
   char what[384];
   dlcc_nn_describe_op(what, sizeof what, bn->name, mode == DLCC_NN_TRAINING ? "forward (training)" : "forward", x);
-  plan->flags = dnnl_use_scale | dnnl_use_shift | (uses_batch_stats(bn, mode) ? 0u : (unsigned)dnnl_use_global_stats);
+  plan->flags = (bn->spec.shift_only ? 0u : (unsigned)dnnl_use_scale) | (unsigned)dnnl_use_shift |
+                (uses_batch_stats(bn, mode) ? 0u : (unsigned)dnnl_use_global_stats);
   dnnl_batch_normalization_desc_t d;
   dnnl_prop_kind_t prop = mode == DLCC_NN_TRAINING ? dnnl_forward_training : dnnl_forward_inference;
   dlcc_status st = dlcc_nn_check(dnnl_batch_normalization_forward_desc_init(&d, prop, x, bn->spec.eps, plan->flags),
@@ -207,7 +224,7 @@ dlcc_status dlcc_nn_batchnorm_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, 
   if (st) return st;
   bool batch = uses_batch_stats(bn, mode);
   int64_t per_channel = x->dims[0] * x->dims[2] * x->dims[3];
-  if (batch && per_channel < 2)
+  if (bn->spec.stats == DLCC_NN_BN_BATCH && batch && per_channel < 2)
     return dlcc_fail(err, DLCC_ERR_INVALID, "%s: batch statistics need more than one value per channel, the input "
                      "is %lldx%lldx%lldx%lld (use a larger batch or frozen statistics)", bn->name,
                      (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2], (long long)x->dims[3]);
@@ -216,16 +233,19 @@ dlcc_status dlcc_nn_batchnorm_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, 
   dnnl_exec_arg_t args[8] = {
     {DNNL_ARG_SRC, x->buf.mem},
     {DNNL_ARG_DST, y->buf.mem},
-    {DNNL_ARG_SCALE, bn->scale},
     {DNNL_ARG_SHIFT, bn->shift},
     {DNNL_ARG_MEAN, batch ? bn->mean_batch : bn->mean_running},
     {DNNL_ARG_VARIANCE, batch ? bn->var_batch : bn->var_running},
   };
-  if (batch) memset(bn->batch_dims, 0, sizeof bn->batch_dims); /* set again below unless this fails */
-  st = dlcc_nn_prim_run(&plan->fwd, e, 6, args, bn->name, err);
-  if (st || !batch) return st;
+  int n = 5;
+  if (bn->scale) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, bn->scale};
+  /* the batch statistics (overwritten now) are a training forward's for backward only after this
+   * one succeeds in training */
+  if (batch) memset(bn->batch_dims, 0, sizeof bn->batch_dims);
+  st = dlcc_nn_prim_run(&plan->fwd, e, n, args, bn->name, err);
+  if (st || !batch || mode != DLCC_NN_TRAINING) return st;
   memcpy(bn->batch_dims, x->dims, sizeof bn->batch_dims);
-  update_running_stats(bn, per_channel);
+  if (bn->spec.stats == DLCC_NN_BN_BATCH) update_running_stats(bn, per_channel);
   return DLCC_OK;
 }
 
@@ -234,7 +254,7 @@ dlcc_status dlcc_nn_batchnorm_forward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e, 
 static dlcc_status check_backward_inputs(const dlcc_nn_batchnorm *bn, const dlcc_nn_tensor *x,
                                          const dlcc_nn_tensor *dy, dlcc_error *err) {
   dlcc_status st = dlcc_nn_check_grad_output(bn->name, dy, x->dims, x->dtype, err);
-  if (!st && bn->spec.stats == DLCC_NN_BN_BATCH && memcmp(bn->batch_dims, x->dims, sizeof x->dims) != 0)
+  if (!st && bn->spec.stats != DLCC_NN_BN_FROZEN && memcmp(bn->batch_dims, x->dims, sizeof x->dims) != 0)
     st = dlcc_fail(err, DLCC_ERR_INVALID, "%s: backward goes through the batch statistics of a training forward "
                    "of this input; run that forward first", bn->name);
   return st;
@@ -257,17 +277,20 @@ dlcc_status dlcc_nn_batchnorm_backward(dlcc_nn_batchnorm *bn, dlcc_nn_engine *e,
                                                                                              grad_in_md, err);
   if (st) return st;
   dnnl_memory_t grad_in = dx ? dx->buf.mem : plan->unused_dx.mem;
-  bool batch = bn->spec.stats == DLCC_NN_BN_BATCH;
+  bool batch = uses_batch_stats(bn, DLCC_NN_TRAINING);
   dnnl_exec_arg_t args[10] = {
     {DNNL_ARG_SRC, x->buf.mem},
     {DNNL_ARG_DIFF_DST, grad_out},
     {DNNL_ARG_DIFF_SRC, grad_in},
-    {DNNL_ARG_SCALE, bn->scale},
     {DNNL_ARG_MEAN, batch ? bn->mean_batch : bn->mean_running},
     {DNNL_ARG_VARIANCE, batch ? bn->var_batch : bn->var_running},
-    {DNNL_ARG_DIFF_SCALE, bn->scale_grad},
     {DNNL_ARG_DIFF_SHIFT, bn->shift_grad},
     {DNNL_ARG_SHIFT, bn->shift}, /* unused by the math, but oneDNN 2.6 counts it among the inputs */
   };
-  return dlcc_nn_prim_run(&plan->bwd, e, 9, args, bn->name, err);
+  int n = 7;
+  if (bn->scale) {
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, bn->scale};
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DIFF_SCALE, bn->scale_grad};
+  }
+  return dlcc_nn_prim_run(&plan->bwd, e, n, args, bn->name, err);
 }

@@ -19,6 +19,13 @@ dlcc_nn_conv_spec dlcc_nn_conv_spec_square(int64_t in_channels, int64_t out_chan
   return s;
 }
 
+dlcc_nn_conv_spec dlcc_nn_conv_spec_tf_same(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride) {
+  dlcc_nn_conv_spec s = dlcc_nn_conv_spec_square(in_channels, out_channels, kernel);
+  s.stride[0] = s.stride[1] = stride;
+  s.tf_same = true;
+  return s;
+}
+
 static dlcc_status check_spec(const char *name, const dlcc_nn_conv_spec *s, dlcc_error *err) {
   if (s->in_channels <= 0 || s->out_channels <= 0 || s->groups <= 0)
     return dlcc_fail(err, DLCC_ERR_INVALID, "%s: channels and groups must be positive", name);
@@ -28,7 +35,18 @@ static dlcc_status check_spec(const char *name, const dlcc_nn_conv_spec *s, dlcc
   for (int i = 0; i < 2; i++)
     if (s->kernel[i] <= 0 || s->stride[i] <= 0 || s->dilation[i] <= 0 || s->padding[i] < 0)
       return dlcc_fail(err, DLCC_ERR_INVALID, "%s: kernel, stride and dilation must be >= 1 and padding >= 0", name);
+  if (s->tf_same && (s->padding[0] || s->padding[1]))
+    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: TensorFlow's 'SAME' chooses the padding itself; padding must be 0",
+                     name);
   return DLCC_OK;
+}
+
+/* The first padding row (and column) before the input: `padding`, or TensorFlow's 'SAME' half of
+ * the total, rounded down. */
+static int64_t padding_before(const dlcc_nn_conv_spec *s, int i, int64_t in, int64_t out) {
+  if (!s->tf_same) return s->padding[i];
+  int64_t span = s->dilation[i] * (s->kernel[i] - 1) + 1, total = (out - 1) * s->stride[i] + span - in;
+  return total > 0 ? total / 2 : 0;
 }
 
 dlcc_status dlcc_nn_conv_output_dims(const dlcc_nn_conv *conv, const int64_t in[4], int64_t out[4], dlcc_error *err) {
@@ -39,6 +57,13 @@ dlcc_status dlcc_nn_conv_output_dims(const dlcc_nn_conv *conv, const int64_t in[
   out[0] = in[0];
   out[1] = s->out_channels;
   for (int i = 0; i < 2; i++) {
+    if (s->tf_same) {
+      if (in[2 + i] < 1)
+        return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input (%lldx%lld) is empty", conv->name, (long long)in[2],
+                         (long long)in[3]);
+      out[2 + i] = (in[2 + i] + s->stride[i] - 1) / s->stride[i];
+      continue;
+    }
     int64_t span = s->dilation[i] * (s->kernel[i] - 1) + 1, room = in[2 + i] + 2 * s->padding[i];
     if (room < span)
       return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input (%lldx%lld) is smaller than the dilated kernel "
@@ -140,11 +165,11 @@ static dlcc_status describe(const dlcc_nn_conv *conv, const dnnl_memory_desc_t *
   for (int i = 0; i < 2; i++) {
     d->strides[i] = s->stride[i];
     d->dilates[i] = s->dilation[i] - 1; /* oneDNN counts the gaps: 0 is dense */
-    d->pad_l[i] = s->padding[i];
-    /* What makes oneDNN's output size equal PyTorch's; negative when the last rows are skipped
-     * (a 1x1 stride-2 convolution of an even size). */
+    d->pad_l[i] = padding_before(s, i, x->dims[2 + i], out[2 + i]);
+    /* What makes oneDNN's output size equal PyTorch's (or TensorFlow's); negative when the last
+     * rows are skipped (a 1x1 stride-2 convolution of an even size). */
     d->pad_r[i] = (out[2 + i] - 1) * s->stride[i] + (s->kernel[i] - 1) * s->dilation[i] + 1 - x->dims[2 + i] -
-                  s->padding[i];
+                  d->pad_l[i];
   }
   dnnl_status_t r = dnnl_memory_desc_init_by_tag(&d->src, 4, src_dims, type, dnnl_format_tag_any);
   if (r == dnnl_success) r = init_weights_md(&d->weights, s, type, 0);

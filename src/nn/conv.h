@@ -14,16 +14,23 @@
 #include "nn/tensor.h"
 #include "util/error.h"
 
-/* Sizes are (height, width). Dilation has PyTorch's meaning: 1 is a dense kernel. */
+/* Sizes are (height, width). Dilation has PyTorch's meaning: 1 is a dense kernel. tf_same pads as
+ * TensorFlow's padding 'SAME' instead of by `padding` (which must be 0): output ceil(in / stride),
+ * the input padded by max((out - 1) * stride + span - in, 0) rows in all, the odd one at the end
+ * (span = dilation * (kernel - 1) + 1). It depends on the input size: for a 3x3 stride-2
+ * convolution, 0 before and 1 after on an even size, 1 and 1 on an odd one. */
 typedef struct dlcc_nn_conv_spec {
   int64_t in_channels, out_channels;
   int64_t kernel[2], stride[2], padding[2], dilation[2];
   int64_t groups;
   bool bias;
+  bool tf_same;
 } dlcc_nn_conv_spec;
 
 /* A square kernel with PyTorch's defaults: stride 1, padding 0, dilation 1, groups 1, bias. */
 dlcc_nn_conv_spec dlcc_nn_conv_spec_square(int64_t in_channels, int64_t out_channels, int64_t kernel);
+/* slim.conv2d's geometry: a square kernel, stride, TensorFlow's 'SAME' padding, bias. */
+dlcc_nn_conv_spec dlcc_nn_conv_spec_tf_same(int64_t in_channels, int64_t out_channels, int64_t kernel, int64_t stride);
 
 typedef struct dlcc_nn_conv {
   char *name;                /* "layer1.0.conv1": parameters are "<name>.weight", "<name>.bias" */
@@ -41,7 +48,8 @@ dlcc_status dlcc_nn_conv_init(dlcc_nn_conv *conv, const char *name, const dlcc_n
 void dlcc_nn_conv_free(dlcc_nn_conv *conv);
 
 /* Output dims for input dims (N, C, H, W), PyTorch's rule:
- * out = floor((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1.
+ * out = floor((in + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1, or ceil(in / stride)
+ * with tf_same.
  * Fails naming the layer when C is not in_channels or the input is smaller than the kernel. */
 dlcc_status dlcc_nn_conv_output_dims(const dlcc_nn_conv *conv, const int64_t in[4], int64_t out[4], dlcc_error *err);
 

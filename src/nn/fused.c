@@ -76,7 +76,9 @@ static dlcc_nn_fused_group find_group(const dlcc_nn_network *net, int c, const i
   dlcc_nn_fused_group g = {.conv = c, .bn = -1, .add = -1, .shortcut = -1, .last = c,
                            .out_channels = net->nodes[c].layer.conv.spec.out_channels};
   int next = single_reader(net, c);
-  if (next >= 0 && net->nodes[next].kind == DLCC_NN_NODE_BATCHNORM) {
+  /* only a batch norm with fixed statistics at inference folds into weights */
+  if (next >= 0 && net->nodes[next].kind == DLCC_NN_NODE_BATCHNORM &&
+      net->nodes[next].layer.bn.spec.stats != DLCC_NN_BN_BATCH_ALWAYS) {
     g.bn = g.last = next;
     next = single_reader(net, next);
   }
@@ -120,11 +122,14 @@ static void check_adds(dlcc_nn_fused *f, const dlcc_nn_network *net, const int *
   }
 }
 
+/* Field by field: a whole-struct memcmp would also compare the padding after `bias`, which holds
+ * whatever the stack held where each spec was made. */
 static bool same_geometry(const dlcc_nn_deconv_spec *a, const dlcc_nn_deconv_spec *b) {
-  dlcc_nn_deconv_spec x = *a, y = *b;
-  x.out_channels = y.out_channels = 0;
-  x.bias = y.bias = false;
-  return memcmp(&x, &y, sizeof x) == 0;
+  bool same = a->in_channels == b->in_channels;
+  for (int i = 0; i < 2; i++)
+    same = same && a->kernel[i] == b->kernel[i] && a->stride[i] == b->stride[i] && a->padding[i] == b->padding[i] &&
+           a->output_padding[i] == b->output_padding[i] && a->dilation[i] == b->dilation[i];
+  return same;
 }
 
 /* Heads reading the same tensor with the same geometry become one transposed convolution: DeepLabCut's
@@ -234,8 +239,8 @@ static void fold(dlcc_nn_fused_group *grp, const dlcc_nn_network *net) {
   for (int64_t o = 0; o < out; o++) {
     double scale = 1, shift = b ? b[o] : 0;
     if (bn) {
-      scale = dlcc_nn_param_values(p, bn->weight)[o] /
-              sqrt((double)dlcc_nn_param_values(p, bn->running_var)[o] + bn->spec.eps);
+      double gamma = bn->spec.shift_only ? 1.0 : dlcc_nn_param_values(p, bn->weight)[o];
+      scale = gamma / sqrt((double)dlcc_nn_param_values(p, bn->running_var)[o] + bn->spec.eps);
       shift = dlcc_nn_param_values(p, bn->bias)[o] + (shift - dlcc_nn_param_values(p, bn->running_mean)[o]) * scale;
     }
     for (size_t k = 0; k < per_channel; k++)

@@ -21,8 +21,9 @@ typedef struct dlcc_nn_fused {
   int n_groups;
 } dlcc_nn_fused;
 
-/* Finds the groups of net: a convolution, the batch norm reading it, then a ReLU/ReLU6, or a
- * residual add whose other input nothing reads later (so the result may overwrite it). Every node
+/* Finds the groups of net: a convolution, the batch norm reading it (unless that one normalizes by
+ * batch statistics at inference too), then a ReLU/ReLU6, or a residual add whose other input
+ * nothing reads later (so the result may overwrite it). Every node
  * inside a group except the last must have a single reader. */
 dlcc_status dlcc_nn_fused_create(dlcc_nn_fused **out, const struct dlcc_nn_network *net, dlcc_error *err);
 void dlcc_nn_fused_free(dlcc_nn_fused *f);

@@ -11,8 +11,8 @@
 
 /* ---- Description ------------------------------------------------------------------------- */
 
-#define NET_TYPES "resnet_50, resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5 or " \
-                  "mobilenet_v2_0.35"
+#define NET_TYPES "resnet_50, resnet_101, resnet_152, mobilenet_v2_1.0, mobilenet_v2_0.75, mobilenet_v2_0.5, " \
+                  "mobilenet_v2_0.35, dlcrnet_ms5, dlcr101_ms5 or dlcr152_ms5"
 
 static const char *const HEAD_NAMES[DLCC_NN_HEADS] = {"part_pred", "locref", "pairwise_pred",
                                                       "intermediate_part_pred"};
@@ -34,17 +34,39 @@ dlcc_nn_net_desc dlcc_nn_net_desc_default(const char *net_type, int num_joints) 
   return d;
 }
 
+static bool is_dlcrnet(const char *net_type) {
+  return strcmp(net_type, "dlcrnet_ms5") == 0 || strcmp(net_type, "dlcr101_ms5") == 0 ||
+         strcmp(net_type, "dlcr152_ms5") == 0;
+}
+
+/* DeepLabCut's create_multianimaltraining_dataset writes dlcrnet_ms5 (dlcr101_ms5, dlcr152_ms5) into
+ * pose_cfg as resnet_50 (101, 152) with multi_stage: true, and PoseMultiNet keeps multi_stage for
+ * ResNets only. */
+static const char *multi_stage_net_type(const char *resnet) {
+  if (strcmp(resnet, "resnet_50") == 0) return "dlcrnet_ms5";
+  if (strcmp(resnet, "resnet_101") == 0) return "dlcr101_ms5";
+  if (strcmp(resnet, "resnet_152") == 0) return "dlcr152_ms5";
+  return NULL;
+}
+
 dlcc_status dlcc_nn_net_desc_from_cfg(const dlcc_pose_cfg *cfg, dlcc_nn_net_desc *desc, dlcc_error *err) {
   const char *where = cfg->source_path ? cfg->source_path : "pose_cfg";
   const char *net_type = cfg->net_type ? cfg->net_type : "";
-  bool known = strncmp(net_type, "resnet_", 7) == 0 || strncmp(net_type, "mobilenet_v2_", 13) == 0;
+  if (cfg->multi_stage && multi_stage_net_type(net_type)) net_type = multi_stage_net_type(net_type);
+  bool known = strncmp(net_type, "resnet_", 7) == 0 || strncmp(net_type, "mobilenet_v2_", 13) == 0 ||
+               is_dlcrnet(net_type);
   if (!known || strlen(net_type) >= sizeof desc->net_type)
     return dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "%s: net_type '%s' is not a network dlcc builds; use " NET_TYPES,
                      where, net_type);
+  bool multi = cfg->dataset_type && strstr(cfg->dataset_type, "multi-animal");
+  /* PoseMultiNet's multi-stage decoder makes part_pred only with part-affinity fields */
+  if (is_dlcrnet(net_type) && !(multi && cfg->partaffinityfield_predict && cfg->num_limbs > 0))
+    return dlcc_fail(err, DLCC_ERR_INVALID, "%s: %s refines part-affinity fields stage by stage; it needs a "
+                     "multi-animal dataset_type with partaffinityfield_predict: true and num_limbs > 0 (use "
+                     "resnet_50 otherwise)", where, net_type);
   *desc = dlcc_nn_net_desc_default(net_type, cfg->num_joints);
   desc->num_idchannel = cfg->num_idchannel;
   desc->location_refinement = cfg->location_refinement;
-  bool multi = cfg->dataset_type && strstr(cfg->dataset_type, "multi-animal");
   /* DeepLabCut's prediction_layers: PAFs on multi-animal datasets, DeeperCut's pairwise offsets
    * (every ordered pair of joints) otherwise. */
   if (multi && cfg->partaffinityfield_predict) desc->num_limbs = cfg->num_limbs;
@@ -139,11 +161,15 @@ int dlcc_nn_build_deconv(dlcc_nn_builder *b, const char *name, const dlcc_nn_dec
 }
 
 int dlcc_nn_build_batchnorm(dlcc_nn_builder *b, const char *name, int64_t channels, int input) {
-  dlcc_nn_node *node = b->status ? NULL : new_node(b, DLCC_NN_NODE_BATCHNORM, &input, 1);
-  if (!node) return -1;
   dlcc_nn_batchnorm_spec spec = dlcc_nn_batchnorm_spec_default(channels, b->net->desc.bn_stats);
   if (b->net->desc.bn_momentum > 0) spec.momentum = (float)b->net->desc.bn_momentum;
-  return commit_node(b, node, dlcc_nn_batchnorm_init(&node->layer.bn, name, &spec, &b->net->params, b->err));
+  return dlcc_nn_build_batchnorm_spec(b, name, &spec, input);
+}
+
+int dlcc_nn_build_batchnorm_spec(dlcc_nn_builder *b, const char *name, const dlcc_nn_batchnorm_spec *spec, int input) {
+  dlcc_nn_node *node = b->status ? NULL : new_node(b, DLCC_NN_NODE_BATCHNORM, &input, 1);
+  if (!node) return -1;
+  return commit_node(b, node, dlcc_nn_batchnorm_init(&node->layer.bn, name, spec, &b->net->params, b->err));
 }
 
 int dlcc_nn_build_eltwise(dlcc_nn_builder *b, const char *name, dlcc_nn_eltwise_kind kind, int input) {
@@ -190,9 +216,23 @@ int dlcc_nn_build_head(dlcc_nn_builder *b, dlcc_nn_head head, int64_t in_channel
     return -1;
   }
   dlcc_nn_deconv_spec spec = dlcc_nn_deconv_spec_tf_same(in_channels, out_channels, 3, 2);
-  int node = dlcc_nn_build_deconv(b, dlcc_nn_head_name(head), &spec, input);
-  if (node >= 0) b->net->heads[head] = node;
+  return dlcc_nn_build_set_head(b, head, dlcc_nn_build_deconv(b, dlcc_nn_head_name(head), &spec, input));
+}
+
+int dlcc_nn_build_set_head(dlcc_nn_builder *b, dlcc_nn_head head, int node) {
+  if (b->status || node < 0) return -1;
+  if ((unsigned)head >= DLCC_NN_HEADS || b->net->heads[head] >= 0 || node >= b->net->n_nodes) {
+    b->status = dlcc_fail(b->err, DLCC_ERR_INVALID, "building %s: head %d is unknown or built twice",
+                          b->net->desc.net_type, (int)head);
+    return -1;
+  }
+  b->net->heads[head] = node;
+  b->net->nodes[node].pose_layer = true;
   return node;
+}
+
+void dlcc_nn_build_mark_pose_layer(dlcc_nn_builder *b, int node) {
+  if (node >= 0 && node < b->net->n_nodes) b->net->nodes[node].pose_layer = true;
 }
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
@@ -201,6 +241,7 @@ static dlcc_status build_backbone(dlcc_nn_builder *b, void *unused) {
   (void)unused;
   if (strncmp(b->net->desc.net_type, "resnet_", 7) == 0) return dlcc_nn_build_resnet(b);
   if (strncmp(b->net->desc.net_type, "mobilenet_v2_", 13) == 0) return dlcc_nn_build_mobilenet_v2(b);
+  if (is_dlcrnet(b->net->desc.net_type)) return dlcc_nn_build_dlcrnet(b);
   return dlcc_fail(b->err, DLCC_ERR_UNSUPPORTED, "net_type '%s' is not a network dlcc builds; use " NET_TYPES,
                    b->net->desc.net_type);
 }
@@ -283,22 +324,54 @@ void dlcc_nn_network_free(dlcc_nn_network *net) {
   free(net);
 }
 
+/* The name of a node's layer, the prefix of its parameters; NULL for kinds without parameters. */
+static const char *param_layer_name(const dlcc_nn_node *node) {
+  switch (node->kind) {
+  case DLCC_NN_NODE_CONV: return node->layer.conv.name;
+  case DLCC_NN_NODE_DECONV: return node->layer.deconv.name;
+  case DLCC_NN_NODE_BATCHNORM: return node->layer.bn.name;
+  default: return NULL;
+  }
+}
+
 void dlcc_nn_network_init_random(dlcc_nn_network *net, dlcc_rng *rng) {
   dlcc_nn_init_random(&net->params, rng);
-  for (int h = 0; h < DLCC_NN_HEADS; h++)
-    if (net->heads[h] >= 0) dlcc_nn_init_xavier_uniform(&net->params, net->nodes[net->heads[h]].layer.deconv.weight, rng);
+  /* in node order: the same seed gives the same network */
+  for (int i = 0; i < net->n_nodes; i++) {
+    const dlcc_nn_node *node = &net->nodes[i];
+    if (!node->pose_layer) continue;
+    if (node->kind == DLCC_NN_NODE_CONV) dlcc_nn_init_xavier_uniform(&net->params, node->layer.conv.weight, rng);
+    if (node->kind == DLCC_NN_NODE_DECONV) dlcc_nn_init_xavier_uniform(&net->params, node->layer.deconv.weight, rng);
+  }
 }
 
 dlcc_status dlcc_nn_network_load_init_weights(dlcc_nn_network *net, const char *path, size_t *loaded,
                                               dlcc_error *err) {
-  const char *optional[DLCC_NN_HEADS];
-  char prefixes[DLCC_NN_HEADS][64];
-  for (int h = 0; h < DLCC_NN_HEADS; h++) {
-    snprintf(prefixes[h], sizeof prefixes[h], "%s.", HEAD_NAMES[h]);
-    optional[h] = prefixes[h];
+  /* "<layer>." for each of DeepLabCut's own layers with parameters */
+  size_t n = 0;
+  for (int i = 0; i < net->n_nodes; i++) n += net->nodes[i].pose_layer && param_layer_name(&net->nodes[i]);
+  const char **optional = calloc(n + 1, sizeof *optional);
+  char **prefixes = calloc(n + 1, sizeof *prefixes);
+  dlcc_status st = optional && prefixes ? DLCC_OK : dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  size_t k = 0;
+  for (int i = 0; !st && i < net->n_nodes; i++) {
+    const char *name = net->nodes[i].pose_layer ? param_layer_name(&net->nodes[i]) : NULL;
+    if (!name) continue;
+    size_t len = strlen(name);
+    if (!(prefixes[k] = malloc(len + 2))) {
+      st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+      break;
+    }
+    memcpy(prefixes[k], name, len);
+    memcpy(prefixes[k] + len, ".", 2);
+    optional[k] = prefixes[k];
+    k++;
   }
-  dlcc_status st = dlcc_nn_params_load(&net->params, path, optional, DLCC_NN_HEADS, loaded, err);
+  if (!st) st = dlcc_nn_params_load(&net->params, path, optional, k, loaded, err);
   if (st) dlcc_error_prefix(err, "init_weights for %s", net->desc.net_type);
+  for (size_t i = 0; prefixes && i < k; i++) free(prefixes[i]);
+  free(prefixes);
+  free(optional);
   return st;
 }
 
@@ -607,7 +680,7 @@ static void zero_param_grads(dlcc_nn_network *net, const dlcc_nn_node *node) {
     idx[n++] = node->layer.deconv.weight;
     if (node->layer.deconv.spec.bias) idx[n++] = node->layer.deconv.bias;
   } else if (node->kind == DLCC_NN_NODE_BATCHNORM) {
-    idx[n++] = node->layer.bn.weight;
+    if (!node->layer.bn.spec.shift_only) idx[n++] = node->layer.bn.weight;
     idx[n++] = node->layer.bn.bias;
   }
   for (int k = 0; k < n; k++)

@@ -42,18 +42,21 @@ typedef enum dlcc_nn_head {
 const char *dlcc_nn_head_name(dlcc_nn_head head);
 
 /* What to build. net_type is DeepLabCut's: "resnet_50", "resnet_101", "resnet_152",
- * "mobilenet_v2_1.0", "mobilenet_v2_0.75", "mobilenet_v2_0.5", "mobilenet_v2_0.35". */
+ * "mobilenet_v2_1.0", "mobilenet_v2_0.75", "mobilenet_v2_0.5", "mobilenet_v2_0.35", and the
+ * multi-scale fusion, multi-stage networks of maDLC "dlcrnet_ms5" (ResNet-50), "dlcr101_ms5",
+ * "dlcr152_ms5" (dlcrnet.c). */
 typedef struct dlcc_nn_net_desc {
   char net_type[32];
   int num_joints;            /* >= 1 */
   int num_idchannel;         /* extra part_pred channels (maDLC identity), >= 0 */
   bool location_refinement;  /* locref head */
-  int num_limbs;             /* pairwise_pred head with 2 * num_limbs channels when > 0 */
+  int num_limbs;             /* pairwise_pred head with 2 * num_limbs channels when > 0 (dlcrnet: >= 1) */
   bool intermediate_supervision;
   /* ResNet: unit of block 3 (layer3), counted from 1 as slim's block3/unit_N; MobileNetV2: slim's
    * layer_N, 1 to 19, i.e. torchvision's features.(N - 1) */
   int intermediate_supervision_layer;
-  /* FROZEN as DeepLabCut's TensorFlow engine trains ResNets; BATCH as it trains MobileNetV2 */
+  /* FROZEN as DeepLabCut's TensorFlow engine trains ResNets; BATCH as it trains MobileNetV2. The
+   * backbone's: dlcrnet's decoder always normalizes with batch statistics (dlcrnet.c). */
   dlcc_nn_bn_stats bn_stats;
   double bn_momentum;        /* running statistics' update in BATCH mode (0: PyTorch's 0.1) */
   dlcc_nn_dtype dtype;       /* of the activations (parameters stay f32) */
@@ -79,7 +82,9 @@ dlcc_nn_net_desc dlcc_nn_net_desc_default(const char *net_type, int num_joints);
  * num_joints + num_idchannel channels; locref when location_refinement; pairwise_pred with
  * 2 * num_limbs channels when partaffinityfield_predict on a multi-animal dataset_type, or
  * num_joints * (num_joints - 1) * 2 when pairwise_predict on a single-animal one; the intermediate
- * head when intermediate_supervision. Fails naming the key when net_type is not one dlcc builds. */
+ * head when intermediate_supervision. A ResNet with multi_stage (how DeepLabCut writes dlcrnet_ms5
+ * into pose_cfg) becomes dlcrnet_ms5 / dlcr101_ms5 / dlcr152_ms5, which needs part-affinity fields.
+ * Fails naming the key when net_type is not one dlcc builds. */
 dlcc_status dlcc_nn_net_desc_from_cfg(const dlcc_pose_cfg *cfg, dlcc_nn_net_desc *desc, dlcc_error *err);
 
 /* ---- Nodes --------------------------------------------------------------------------------- */
@@ -115,6 +120,9 @@ typedef struct dlcc_nn_node {
   int n_inputs;
   int consumers;          /* how many inputs of later nodes read this one (+1 for a head) */
   dlcc_nn_tensor y;       /* output of the last forward, kept for backward */
+  /* A layer DeepLabCut adds to the backbone (heads, dlcrnet's decoder and stages): initialised as
+   * slim's defaults (Xavier uniform weights, zero biases), optional in init_weights. */
+  bool pose_layer;
   int grad;               /* during backward: slot of the gradient pool holding dLoss/dy, or -1 */
   dlcc_nn_add *grad_sum;  /* sums the gradients of a node read more than once */
 } dlcc_nn_node;
@@ -162,6 +170,8 @@ typedef struct dlcc_nn_builder {
 int dlcc_nn_build_conv(dlcc_nn_builder *b, const char *name, const dlcc_nn_conv_spec *spec, int input);
 int dlcc_nn_build_deconv(dlcc_nn_builder *b, const char *name, const dlcc_nn_deconv_spec *spec, int input);
 int dlcc_nn_build_batchnorm(dlcc_nn_builder *b, const char *name, int64_t channels, int input);
+/* A batch norm of its own spec rather than the description's bn_stats and bn_momentum. */
+int dlcc_nn_build_batchnorm_spec(dlcc_nn_builder *b, const char *name, const dlcc_nn_batchnorm_spec *spec, int input);
 int dlcc_nn_build_eltwise(dlcc_nn_builder *b, const char *name, dlcc_nn_eltwise_kind kind, int input);
 int dlcc_nn_build_add(dlcc_nn_builder *b, const char *name, bool relu, int input_a, int input_b);
 int dlcc_nn_build_pool(dlcc_nn_builder *b, const char *name, const dlcc_nn_pool_spec *spec, int input);
@@ -170,10 +180,31 @@ int dlcc_nn_build_upsample(dlcc_nn_builder *b, const char *name, const dlcc_nn_u
 /* DeepLabCut's head: a 3x3 transposed convolution, stride 2, TensorFlow 'SAME' padding, with
  * bias, named dlcc_nn_head_name(head), reading node input of in_channels channels. */
 int dlcc_nn_build_head(dlcc_nn_builder *b, dlcc_nn_head head, int64_t in_channels, int64_t out_channels, int input);
+/* Makes node (built before, any kind with parameters) the output head: dlcrnet's heads are
+ * convolutions. Fails when the head exists already. */
+int dlcc_nn_build_set_head(dlcc_nn_builder *b, dlcc_nn_head head, int node);
+/* Marks node as one of DeepLabCut's own layers (dlcc_nn_node.pose_layer); no-op for node < 0. */
+void dlcc_nn_build_mark_pose_layer(dlcc_nn_builder *b, int node);
 
-/* Backbones: add their nodes and heads to b->net per b->net->desc (resnet.c, mobilenet.c). */
+/* The output node of every unit (Bottleneck) of a ResNet backbone, stage by stage, and the stages'
+ * output channels. */
+#define DLCC_NN_RESNET_MAX_UNITS 64
+typedef struct dlcc_nn_resnet_units {
+  int blocks[4];
+  int64_t channels[4];
+  int out[4][DLCC_NN_RESNET_MAX_UNITS];
+} dlcc_nn_resnet_units;
+
+/* torchvision's ResNet resnet_type ("resnet_50", "resnet_101", "resnet_152"; b->net->desc's width
+ * and blocks when set) at output stride 16, without heads; checks the description's
+ * intermediate_supervision_layer against layer3 (resnet.c). */
+dlcc_status dlcc_nn_build_resnet_backbone(dlcc_nn_builder *b, const char *resnet_type, dlcc_nn_resnet_units *units);
+
+/* Backbones: add their nodes and heads to b->net per b->net->desc (resnet.c, mobilenet.c,
+ * dlcrnet.c). */
 dlcc_status dlcc_nn_build_resnet(dlcc_nn_builder *b);
 dlcc_status dlcc_nn_build_mobilenet_v2(dlcc_nn_builder *b);
+dlcc_status dlcc_nn_build_dlcrnet(dlcc_nn_builder *b);
 
 /* ---- Life cycle ---------------------------------------------------------------------------- */
 
@@ -192,12 +223,12 @@ dlcc_status dlcc_nn_network_create_with(dlcc_nn_network **out, const dlcc_nn_net
                                         void *user, dlcc_error *err);
 
 /* Seeded initialisation: torchvision's for the backbone (Kaiming normal fan_out for convolution
- * weights, batch norm identity) and slim's defaults for DeepLabCut's heads (Xavier uniform
- * weights, zero biases). */
+ * weights, batch norm identity) and slim's defaults for DeepLabCut's own layers (pose_layer: the
+ * heads, dlcrnet's decoder; Xavier uniform weights, zero biases). */
 void dlcc_nn_network_init_random(dlcc_nn_network *net, dlcc_rng *rng);
 
 /* init_weights: loads a safetensors file with torchvision's names (ImageNet weights) into the
- * network; the heads may be absent (they keep their values). All or nothing; the message lists every
+ * network; DeepLabCut's own layers (pose_layer) may be absent (they keep their values). All or nothing; the message lists every
  * missing and mis-shaped tensor. *loaded (may be NULL) receives the number of tensors read. */
 dlcc_status dlcc_nn_network_load_init_weights(dlcc_nn_network *net, const char *path, size_t *loaded,
                                               dlcc_error *err);

@@ -1,7 +1,8 @@
 /* ResNet-50/101/152 as torchvision builds them (v1.5 Bottleneck: the stride on the 3x3 convolution;
  * torchvision's module names, so its ImageNet weights load as they are), at output stride 16
  * (replace_stride_with_dilation=[False, False, True]: layer4 dilated by 2 instead of strided), with
- * DeepLabCut's heads on layer4 and the intermediate-supervision head on a unit of layer3. */
+ * DeepLabCut's heads on layer4 and the intermediate-supervision head on a unit of layer3; the
+ * backbone alone for dlcrnet.c. */
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,7 @@ typedef struct resnet_state {
   int64_t inplanes;
   int64_t dilation;
   int last;        /* node holding the running output */
-  int interm_unit; /* layer3 unit (from 1) whose output feeds the intermediate head, 0 for none */
-  int interm_node;
+  dlcc_nn_resnet_units *units;
 } resnet_state;
 
 static int conv_bn(resnet_state *s, const char *prefix, const char *conv, const char *bn,
@@ -86,9 +86,9 @@ static void make_layer(resnet_state *s, int layer, int64_t planes, int blocks, i
     snprintf(prefix, sizeof prefix, "layer%d.%d.", layer, unit);
     s->last = bottleneck(s, prefix, planes, unit == 0 ? stride : 1, unit == 0 ? previous_dilation : s->dilation,
                          s->last);
-    /* slim names layer3's units block3/unit_1.. : DeepLabCut's intermediate_supervision_layer */
-    if (layer == 3 && unit + 1 == s->interm_unit) s->interm_node = s->last;
+    s->units->out[layer - 1][unit] = s->last;
   }
+  s->units->channels[layer - 1] = s->inplanes;
 }
 
 static const resnet_arch *find_arch(const char *net_type) {
@@ -106,41 +106,48 @@ static dlcc_status check_interm(const dlcc_nn_net_desc *d, const int blocks[4], 
   return DLCC_OK;
 }
 
-static void build_heads(resnet_state *s, int64_t width) {
-  const dlcc_nn_net_desc *d = &s->b->net->desc;
-  int64_t features = 8 * width * EXPANSION, layer3 = 4 * width * EXPANSION, joints = d->num_joints;
-  int top = s->last;
-  dlcc_nn_build_head(s->b, DLCC_NN_HEAD_PART, features, joints + d->num_idchannel, top);
-  if (d->location_refinement) dlcc_nn_build_head(s->b, DLCC_NN_HEAD_LOCREF, features, 2 * joints, top);
-  if (d->num_limbs > 0) dlcc_nn_build_head(s->b, DLCC_NN_HEAD_PAIRWISE, features, 2 * (int64_t)d->num_limbs, top);
-  if (d->intermediate_supervision)
-    dlcc_nn_build_head(s->b, DLCC_NN_HEAD_PART_INTERM, layer3, joints + d->num_idchannel, s->interm_node);
-}
-
-dlcc_status dlcc_nn_build_resnet(dlcc_nn_builder *b) {
+dlcc_status dlcc_nn_build_resnet_backbone(dlcc_nn_builder *b, const char *resnet_type, dlcc_nn_resnet_units *units) {
   const dlcc_nn_net_desc *d = &b->net->desc;
-  const resnet_arch *arch = find_arch(d->net_type);
+  const resnet_arch *arch = find_arch(resnet_type);
   if (!arch)
     return dlcc_fail(b->err, DLCC_ERR_UNSUPPORTED, "net_type '%s' is not a ResNet dlcc builds; use resnet_50, "
-                     "resnet_101 or resnet_152", d->net_type);
-  int blocks[4];
+                     "resnet_101 or resnet_152", resnet_type);
   bool custom = d->blocks[0] && d->blocks[1] && d->blocks[2] && d->blocks[3];
-  memcpy(blocks, custom ? d->blocks : arch->blocks, sizeof blocks);
+  memcpy(units->blocks, custom ? d->blocks : arch->blocks, sizeof units->blocks);
+  for (int i = 0; i < 4; i++)
+    if (units->blocks[i] > DLCC_NN_RESNET_MAX_UNITS)
+      return dlcc_fail(b->err, DLCC_ERR_INVALID, "%s: stage %d has %d blocks; dlcc builds at most %d", d->net_type,
+                       i + 1, units->blocks[i], DLCC_NN_RESNET_MAX_UNITS);
   int64_t width = d->width ? d->width : 64;
-  dlcc_status st = check_interm(d, blocks, b->err);
+  dlcc_status st = check_interm(d, units->blocks, b->err);
   if (st) return st;
-  resnet_state s = {.b = b, .inplanes = width, .dilation = 1, .interm_unit = d->intermediate_supervision ?
-                    d->intermediate_supervision_layer : 0, .interm_node = -1};
+  resnet_state s = {.b = b, .inplanes = width, .dilation = 1, .units = units};
   dlcc_nn_conv_spec stem = conv_spec(3, width, 7, 2, 1);
   stem.padding[0] = stem.padding[1] = 3;
   int x = conv_bn(&s, "", "conv1", "bn1", &stem, DLCC_NN_IMAGE);
   x = dlcc_nn_build_eltwise(b, "relu", DLCC_NN_RELU, x);
   dlcc_nn_pool_spec pool = dlcc_nn_pool_spec_square(3, 2, 1);
   s.last = dlcc_nn_build_pool(b, "maxpool", &pool, x);
-  make_layer(&s, 1, width, blocks[0], 1, false);
-  make_layer(&s, 2, 2 * width, blocks[1], 2, false);
-  make_layer(&s, 3, 4 * width, blocks[2], 2, false);
-  make_layer(&s, 4, 8 * width, blocks[3], 2, true);
-  build_heads(&s, width);
+  make_layer(&s, 1, width, units->blocks[0], 1, false);
+  make_layer(&s, 2, 2 * width, units->blocks[1], 2, false);
+  make_layer(&s, 3, 4 * width, units->blocks[2], 2, false);
+  make_layer(&s, 4, 8 * width, units->blocks[3], 2, true);
+  return b->status;
+}
+
+dlcc_status dlcc_nn_build_resnet(dlcc_nn_builder *b) {
+  const dlcc_nn_net_desc *d = &b->net->desc;
+  dlcc_nn_resnet_units u;
+  dlcc_status st = dlcc_nn_build_resnet_backbone(b, d->net_type, &u);
+  if (st) return st;
+  int64_t features = u.channels[3], joints = d->num_joints;
+  int top = u.out[3][u.blocks[3] - 1];
+  dlcc_nn_build_head(b, DLCC_NN_HEAD_PART, features, joints + d->num_idchannel, top);
+  if (d->location_refinement) dlcc_nn_build_head(b, DLCC_NN_HEAD_LOCREF, features, 2 * joints, top);
+  if (d->num_limbs > 0) dlcc_nn_build_head(b, DLCC_NN_HEAD_PAIRWISE, features, 2 * (int64_t)d->num_limbs, top);
+  /* slim names layer3's units block3/unit_1.. : DeepLabCut's intermediate_supervision_layer */
+  if (d->intermediate_supervision)
+    dlcc_nn_build_head(b, DLCC_NN_HEAD_PART_INTERM, u.channels[2], joints + d->num_idchannel,
+                       u.out[2][d->intermediate_supervision_layer - 1]);
   return b->status;
 }

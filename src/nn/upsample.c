@@ -19,10 +19,15 @@ dlcc_nn_upsample_spec dlcc_nn_upsample_spec_size(int64_t height, int64_t width) 
   return s;
 }
 
+dlcc_nn_upsample_spec dlcc_nn_upsample_spec_multiple(int64_t m) {
+  dlcc_nn_upsample_spec s = {.multiple = {m, m}};
+  return s;
+}
+
 static dlcc_status check_spec(const char *name, const dlcc_nn_upsample_spec *s, dlcc_error *err) {
   for (int i = 0; i < 2; i++)
-    if (s->factor[i] < 0 || (s->factor[i] == 0 && s->size[i] <= 0))
-      return dlcc_fail(err, DLCC_ERR_INVALID, "%s: give a positive factor or a positive output size", name);
+    if (s->factor[i] < 0 || s->multiple[i] < 0 || (s->factor[i] == 0 && s->multiple[i] == 0 && s->size[i] <= 0))
+      return dlcc_fail(err, DLCC_ERR_INVALID, "%s: give a positive factor, multiple or output size", name);
   return DLCC_OK;
 }
 
@@ -34,7 +39,10 @@ dlcc_status dlcc_nn_upsample_output_dims(const dlcc_nn_upsample *up, const int64
     if (in[2 + i] <= 0)
       return dlcc_fail(err, DLCC_ERR_INVALID, "%s: the input (%lldx%lld) is empty", up->name, (long long)in[2],
                        (long long)in[3]);
-    out[2 + i] = up->spec.factor[i] > 0 ? in[2 + i] * up->spec.factor[i] : up->spec.size[i];
+    int64_t m = up->spec.multiple[i];
+    out[2 + i] = up->spec.factor[i] > 0 ? in[2 + i] * up->spec.factor[i]
+                 : m > 0               ? (in[2 + i] + m - 1) / m * m
+                                       : up->spec.size[i];
   }
   return DLCC_OK;
 }

@@ -16,12 +16,15 @@
  * agree (tests/test_nn_upsample.c compares them). An integer factor makes in / out exactly
  * 1 / factor, so PyTorch's scale_factor= and size= give the same result. */
 typedef struct dlcc_nn_upsample_spec {
-  int64_t factor[2]; /* > 0: output = input * factor; 0: size gives the output */
-  int64_t size[2];
+  int64_t factor[2];   /* > 0: output = input * factor */
+  int64_t multiple[2]; /* > 0 (factor 0): output = input rounded up to a multiple of it */
+  int64_t size[2];     /* factor and multiple 0: the output */
 } dlcc_nn_upsample_spec;
 
 dlcc_nn_upsample_spec dlcc_nn_upsample_spec_factor(int64_t factor);
 dlcc_nn_upsample_spec dlcc_nn_upsample_spec_size(int64_t height, int64_t width);
+/* Output m * ceil(input / m): dlcrnet's resize of a feature map to DeepLabCut's size for it. */
+dlcc_nn_upsample_spec dlcc_nn_upsample_spec_multiple(int64_t m);
 
 typedef struct dlcc_nn_upsample {
   char *name;
@@ -34,7 +37,8 @@ dlcc_status dlcc_nn_upsample_init(dlcc_nn_upsample *up, const char *name, const 
                                   dlcc_error *err);
 void dlcc_nn_upsample_free(dlcc_nn_upsample *up);
 
-/* Output dims for input dims (N, C, H, W): (N, C, H * factor, W * factor) or (N, C, size). */
+/* Output dims for input dims (N, C, H, W): (N, C, H * factor, W * factor), the rounded-up sizes or
+ * (N, C, size). */
 dlcc_status dlcc_nn_upsample_output_dims(const dlcc_nn_upsample *up, const int64_t in[4], int64_t out[4],
                                          dlcc_error *err);
 
