@@ -229,7 +229,9 @@ static void test_column_joints_names_unknown_bodypart(void **state) {
   "error with p-cutoff,Test error with p-cutoff\n"
 
 static dlcc_eval_result_row result_row(long iterations, int pct, int shuffle, double train, double test) {
-  dlcc_eval_result_row r = {iterations, pct, shuffle, train, test, 0.4, train, test};
+  dlcc_eval_result_row r = {.iterations = iterations, .training_pct = pct, .shuffle = shuffle, .train_error = train,
+                            .test_error = test, .pcutoff = 0.4, .train_error_cutoff = train,
+                            .test_error_cutoff = test};
   return r;
 }
 
@@ -243,7 +245,8 @@ static char *read_text(const char *dir, const char *name) {
 /* The text pandas writes for make_results_file's DataFrame (checked with pandas 1.5). */
 static void test_results_tables_are_pandas_text_in_both_places(void **state) {
   char *eval_dir = dlcc_path_join(*state, "evaluation-results/iteration-0/openfieldOct30-trainset95shuffle1");
-  dlcc_eval_result_row row = {15000, 95, 1, 2.8851, NAN, 0.4, 2.0, NAN};
+  dlcc_eval_result_row row = {.iterations = 15000, .training_pct = 95, .shuffle = 1, .train_error = 2.8851,
+                              .test_error = NAN, .pcutoff = 0.4, .train_error_cutoff = 2.0, .test_error_cutoff = NAN};
   dlcc_error err;
   assert_int_equal(dlcc_eval_write_results(eval_dir, "DLC_resnet50_openfieldOct30shuffle1_15000", &row, &err),
                    DLCC_OK);

@@ -1,5 +1,5 @@
-/* Shared by tests/test_evaluate_cli.c and tests/test_analyze.c: a small generated demo project with
- * shuffle 1 created for mobilenet_v2_0.35 (a full-size network that is cheap at the demo's 160x128)
+/* Shared by tests/test_evaluate_cli.c, test_evaluate_ma_cli.c and test_analyze.c: a small generated
+ * demo project with shuffle 1 created for mobilenet_v2_0.35 (a full-size network that is cheap at the demo's 160x128)
  * and snapshots written by dlcc_nn_snapshot_save from the network built from the shuffle's
  * pose_cfg, randomly initialised: what `dlcc train` leaves, without training. Header-only. */
 #ifndef DLCC_TESTS_TRAINED_DEMO_H
@@ -44,6 +44,23 @@ static inline char *td_make_project(const char *label, int animals) {
   dlcc_training_set_options ts = {.shuffle = 1, .net_type = TD_NET};
   dlcc_training_set_result result;
   dlcc_notes notes = {0};
+  if (dlcc_training_set_create(config, &ts, &result, &notes, &err)) fail_msg("%s", err.message);
+  dlcc_training_set_result_free(&result);
+  dlcc_notes_free(&notes);
+  free(config);
+  return dir;
+}
+
+/* A multi-animal demo project of `animals` animals (TD_FRAMES frames of TD_WIDTH x TD_HEIGHT) with
+ * shuffle 1 created for TD_NET: its pose_cfg has the part-affinity-field head over every pair of body
+ * parts and test/inference_cfg.yaml is written. No snapshot yet; caller frees. */
+static inline char *td_make_ma_project(const char *label, int animals) {
+  char *dir = td_make_project(label, animals);
+  char *config = dlcc_path_join(dir, "config.yaml");
+  dlcc_training_set_options ts = {.shuffle = 1, .net_type = TD_NET};
+  dlcc_training_set_result result;
+  dlcc_notes notes = {0};
+  dlcc_error err;
   if (dlcc_training_set_create(config, &ts, &result, &notes, &err)) fail_msg("%s", err.message);
   dlcc_training_set_result_free(&result);
   dlcc_notes_free(&notes);

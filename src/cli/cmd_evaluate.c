@@ -1,5 +1,6 @@
 /* `dlcc evaluate CONFIG [--shuffle K] [--trainingsetindex I] [--snapshot N] [--plot] [--precision P]`. */
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -23,12 +24,21 @@ static void print_help(void) {
       "      <scorer>-results.csv, <scorer>-keypoint-results.csv (per body part),\n"
       "      <scorer>-snapshot-<N>.csv (the predictions), LabeledImages_<scorer>_snapshot-<N>/ (--plot)\n"
       "Evaluating a snapshot again replaces its rows.\n\n"
+      "Multi-animal projects are evaluated as DeepLabCut's TensorFlow evaluate_multianimal: the errors are\n"
+      "those of the detections (each label takes the nearest free peak of its body part, whatever the\n"
+      "individual); the individuals are assembled with the shuffle's test/inference_cfg.yaml, and mAP / mAR\n"
+      "over OKS 0.50:0.95 (individuals matched by optimal OKS assignment per image) go into four more\n"
+      "columns (train mAP, train mAR, test mAP, test mAR, in percent). Also printed: the error of the\n"
+      "assembled individuals (matched to labeled ones by greedy OKS, as DeepLabCut 3's rmse). Extra files:\n"
+      "dist_<N>.csv (DeepLabCut's per-label distances and scores) and <scorer>-snapshot-<N>-assemblies.csv;\n"
+      "--plot draws the assembled individuals.\n\n"
       "  CONFIG               the project's config.yaml (or its folder)\n"
       "  --shuffle K          shuffle number (default 1)\n"
       "  --trainingsetindex I which TrainingFraction of config.yaml, counted from 0 (default 0)\n"
       "  --snapshot N         the snapshot of iteration N (train/snapshot-N.safetensors); default:\n"
       "                       config.yaml's snapshotindex (-1 the last, k the k-th from 0, all: every one)\n"
       "  --plot               also draw labels (+) and predictions (dot, x below pcutoff) on each image\n"
+      "                       (multi-animal: the assembled individuals)\n"
       CLI_PRECISION_HELP);
 }
 
@@ -79,12 +89,48 @@ static int parse_args(int argc, char **argv, evaluate_args *a) {
   return 0;
 }
 
+/* One line of the summary: a label and up to 4 numbers with 2 decimals ("-" when nothing counted). */
+static void print_summary_line(const char *label, const double *v, int n) {
+  printf("%-46s", label);
+  for (int i = 0; i < n; i++) {
+    if (isnan(v[i])) printf("%8s", "-");
+    else printf("%8.2f", dlcc_eval_round2(v[i]));
+  }
+  printf("\n");
+}
+
+static void print_multi_summary(const dlcc_snapshot_evaluation *s) {
+  const dlcc_ma_eval_result *m = &s->ma;
+  const dlcc_eval_means *d = &s->errors.overall, *a = &m->assembly;
+  printf("Images scored (labeled, with a detection): %zu train, %zu test\n", m->n_scored_train, m->n_scored_test);
+  printf("%-46s%8s%8s%8s%8s\n", "", "train", "test", "train", "test");
+  printf("%-46s%8s%8s%8s%8s\n", "", "", "", "p>=cut", "p>=cut");
+  print_summary_line("error (px), detection nearest to each label", (double[]){d->train, d->test, d->train_cutoff,
+                                                                             d->test_cutoff}, 4);
+  print_summary_line("error (px), assembled individuals (greedy OKS)", (double[]){a->train, a->test, a->train_cutoff,
+                                                                                a->test_cutoff}, 4);
+  print_summary_line("mAP (%), optimal OKS assignment", (double[]){100 * m->map_train.map, 100 * m->map_test.map}, 2);
+  print_summary_line("mAR (%), optimal OKS assignment", (double[]){100 * m->map_train.mar, 100 * m->map_test.mar}, 2);
+  printf("(pcutoff %g; mAP/mAR over OKS 0.50:0.95 of %zu train and %zu test labeled individuals; the results\n"
+         "tables hold the detection errors, as DeepLabCut's TensorFlow engine reports them)\n",
+         s->errors.pcutoff, m->map_train.n_truth, m->map_test.n_truth);
+  if (s->dropped_individuals)
+    printf("Note: %zu assembled individuals beyond the labeled individuals are not in %s\n", s->dropped_individuals,
+           s->assemblies_path);
+}
+
 static void print_result(const dlcc_snapshot_evaluation *s) {
+  if (s->multianimal) printf("Errors of the detections per body part (each label takes its nearest free detection):\n");
   char *table = dlcc_eval_format_table(&s->errors);
   if (table) printf("%s", table);
   free(table);
-  printf("Results: %s\n         %s\n         %s (per body part)\n         %s (predictions)\n", s->combined_path,
-         s->results_path, s->keypoint_path, s->predictions_path);
+  if (s->multianimal) print_multi_summary(s);
+  printf("Results: %s\n         %s\n         %s (per body part)\n         %s (%s)\n", s->combined_path,
+         s->results_path, s->keypoint_path, s->predictions_path,
+         s->multianimal ? "the detection matched with each label" : "predictions");
+  if (s->multianimal)
+    printf("         %s (distances and scores)\n         %s (assembled individuals)\n", s->dist_path,
+           s->assemblies_path);
   if (s->plot_dir) printf("Plots:   %s/\n", s->plot_dir);
 }
 

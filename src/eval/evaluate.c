@@ -1,6 +1,7 @@
-/* `dlcc evaluate` (see evaluate.h): DeepLabCut's evaluate_network for single-animal projects. Each
- * labeled image is read from the project, predicted at native size with batch 1, and its keypoints
- * laid out as the label table's columns; eval/ computes and writes the rest. */
+/* `dlcc evaluate` (see evaluate.h): DeepLabCut's evaluate_network. Each labeled image is read from the
+ * project and predicted at native size with batch 1; single animal: its keypoints laid out as the
+ * label table's columns; multi-animal: peaks and assembled individuals (evaluate_multi.c), the labels
+ * matched with detections and individuals (ma_metrics.c). eval/ computes and writes the rest. */
 #include "eval/evaluate.h"
 
 #include <math.h>
@@ -32,9 +33,10 @@ static dlcc_status read_labels_and_split(dlcc_evaluation *ev, dlcc_error *err) {
                    "dlcc create-training-dataset %s --shuffle %d (a shuffle with snapshots is kept as it is)",
                    ev->labels_path, cfg->config_path, ev->model.shuffle);
   if (!st) st = dlcc_labels_read(ev->labels_path, &ev->labels, err);
-  if (!st && ev->labels.multianimal)
-    st = dlcc_fail(err, DLCC_ERR_UNSUPPORTED, "%s is a multi-animal table; dlcc evaluate scores single-animal "
-                   "projects for now", ev->labels_path);
+  if (!st && ev->labels.multianimal != cfg->multianimal)
+    st = dlcc_fail(err, DLCC_ERR_INVALID, "%s is a %s table but %s says multianimalproject: %s; create the training "
+                   "dataset again", ev->labels_path, ev->labels.multianimal ? "multi-animal" : "single-animal",
+                   cfg->config_path, cfg->multianimal ? "true" : "false");
   if (!st) st = dlcc_eval_split_read(split_path, &ev->labels, &ev->split, err);
   free(dataset_dir);
   free(split_rel);
@@ -47,11 +49,6 @@ dlcc_status dlcc_evaluation_open(dlcc_evaluation *ev, const dlcc_project_config 
   memset(ev, 0, sizeof *ev);
   ev->cfg = cfg;
   ev->model.loaded = -1;
-  if (cfg->multianimal)
-    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
-                     "%s is a multi-animal project; dlcc evaluate handles single-animal projects for now "
-                     "(multi-animal evaluation matches predicted individuals to labeled ones, which comes with "
-                     "multi-animal inference)", cfg->config_path);
   dlcc_model_options o = *opt;
   o.allow_all = true;
   dlcc_status st = dlcc_model_open(&ev->model, cfg, &o, notes, err);
@@ -67,7 +64,9 @@ dlcc_status dlcc_evaluation_open(dlcc_evaluation *ev, const dlcc_project_config 
   st = dlcc_eval_column_joints(&ev->labels, ev->model.pose_cfg.all_joints_names, ev->model.pose_cfg.n_joints,
                                ev->joint_of_column, err);
   if (st) dlcc_error_prefix(err, "%s against the network of %s: ", ev->labels_path, ev->model.pose_cfg_path);
-  return st;
+  if (st || !cfg->multianimal) return st;
+  if (!(ev->ma = calloc(1, sizeof *ev->ma))) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  return dlcc_ma_evaluation_open(ev->ma, cfg, &ev->model, ev->labels.n_rows, notes, err);
 }
 
 /* Predicts row `row` of the labels into ev->predictions. */
@@ -94,7 +93,8 @@ static dlcc_status predict_all(dlcc_evaluation *ev, dlcc_nn_engine *e, dlcc_prog
   double start = seconds_now();
   dlcc_status st = DLCC_OK;
   for (size_t row = 0; row < ev->labels.n_rows && !st; row++) {
-    st = predict_row(ev, e, row, pose, err);
+    st = ev->ma ? dlcc_ma_evaluation_predict_row(ev->ma, &ev->model, e, ev->cfg->root, &ev->labels, row, err)
+                : predict_row(ev, e, row, pose, err);
     if (!st && progress) progress(user, (long)row + 1, (long)ev->labels.n_rows, seconds_now() - start);
   }
   free(pose);
@@ -112,10 +112,33 @@ static dlcc_status set_paths(dlcc_evaluation *ev, dlcc_snapshot_evaluation *out,
   }
   out->combined_path = parent ? dlcc_path_join(parent, "CombinedEvaluation-results.csv") : NULL;
   free(parent);
+  if (ev->ma) {
+    out->multianimal = true;
+    out->dist_path = dlcc_strdupf("%s/dist_%ld.csv", ev->eval_dir, out->iterations);
+    out->assemblies_path = out->scorer ? dlcc_strdupf("%s/%s-snapshot-%ld-assemblies.csv", ev->eval_dir, out->scorer,
+                                                      out->iterations) : NULL;
+  }
   if (!out->scorer || !out->predictions_path || !out->keypoint_path || !out->results_path || !out->combined_path ||
-      (plot && !out->plot_dir))
+      (plot && !out->plot_dir) || (ev->ma && (!out->dist_path || !out->assemblies_path)))
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   return DLCC_OK;
+}
+
+/* The multi-animal input of ma_metrics for this evaluation. */
+static dlcc_ma_eval_input ma_input(const dlcc_evaluation *ev, const dlcc_eval_split *split) {
+  return (dlcc_ma_eval_input){&ev->labels, ev->joint_of_column, split, ev->cfg->pcutoff, ev->ma->oks};
+}
+
+/* maDLC's extra files; *plotted receives the table to plot (the assembled individuals; caller frees). */
+static dlcc_status write_multi_outputs(dlcc_evaluation *ev, dlcc_snapshot_evaluation *out, double **plotted,
+                                       dlcc_error *err) {
+  dlcc_status st = dlcc_ma_write_dist(out->dist_path, &ev->labels, out->errors.distance, out->errors.likelihood, err);
+  if (st) return st;
+  dlcc_eval_split split = dlcc_eval_split_of(&ev->split);
+  dlcc_ma_eval_input in = ma_input(ev, &split);
+  *plotted = dlcc_ma_assemblies_table(&in, &ev->ma->predictions, &out->dropped_individuals);
+  if (!*plotted) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  return dlcc_eval_write_predictions(out->assemblies_path, &ev->labels, *plotted, out->scorer, err);
 }
 
 static dlcc_status write_outputs(dlcc_evaluation *ev, dlcc_snapshot_evaluation *out, dlcc_error *err) {
@@ -123,12 +146,31 @@ static dlcc_status write_outputs(dlcc_evaluation *ev, dlcc_snapshot_evaluation *
   if (!st) st = dlcc_eval_write_predictions(out->predictions_path, &ev->labels, ev->predictions, out->scorer, err);
   if (!st) st = dlcc_eval_write_keypoint_results(out->keypoint_path, &out->errors, err);
   if (!st) st = dlcc_eval_write_results(ev->eval_dir, out->scorer, &out->row, err);
-  if (st || !out->plot_dir) return st;
-  const dlcc_project_config *cfg = ev->cfg;
-  dlcc_eval_plot_style style = {cfg->colormap, cfg->dotsize, cfg->alphavalue, cfg->pcutoff};
-  dlcc_eval_split split = dlcc_eval_split_of(&ev->split);
-  return dlcc_eval_plot(cfg->root, out->plot_dir, &ev->labels, ev->predictions, ev->joint_of_column,
-                        ev->model.pose_cfg.n_joints, &split, &style, err);
+  double *assembled = NULL;
+  if (!st && ev->ma) st = write_multi_outputs(ev, out, &assembled, err);
+  if (!st && out->plot_dir) {
+    const dlcc_project_config *cfg = ev->cfg;
+    dlcc_eval_plot_style style = {cfg->colormap, cfg->dotsize, cfg->alphavalue, cfg->pcutoff};
+    dlcc_eval_split split = dlcc_eval_split_of(&ev->split);
+    st = dlcc_eval_plot(cfg->root, out->plot_dir, &ev->labels, assembled ? assembled : ev->predictions,
+                        ev->joint_of_column, ev->model.pose_cfg.n_joints, &split, &style, err);
+  }
+  free(assembled);
+  return st;
+}
+
+/* The multi-animal numbers: detection errors into out->errors and ev->predictions, the rest into out->ma. */
+static dlcc_status compute_multi(dlcc_evaluation *ev, const dlcc_eval_split *split, dlcc_snapshot_evaluation *out,
+                                 dlcc_error *err) {
+  dlcc_ma_eval_input in = ma_input(ev, split);
+  dlcc_status st = dlcc_ma_eval_compute(&in, &ev->ma->predictions, &out->ma, err);
+  if (st) return st;
+  memcpy(ev->predictions, out->ma.matched, ev->labels.n_rows * ev->labels.n_columns * 3 * sizeof *ev->predictions);
+  free(out->ma.matched);
+  out->ma.matched = NULL;
+  out->errors = out->ma.detection;
+  memset(&out->ma.detection, 0, sizeof out->ma.detection);
+  return DLCC_OK;
 }
 
 dlcc_status dlcc_evaluation_run(dlcc_evaluation *ev, dlcc_nn_engine *e, size_t k, bool plot, dlcc_progress_fn progress,
@@ -142,9 +184,18 @@ dlcc_status dlcc_evaluation_run(dlcc_evaluation *ev, dlcc_nn_engine *e, size_t k
   st = set_paths(ev, out, plot, err);
   if (!st) st = predict_all(ev, e, progress, user, err);
   dlcc_eval_split split = dlcc_eval_split_of(&ev->split);
-  if (!st) st = dlcc_eval_compute(&ev->labels, ev->predictions, &split, ev->cfg->pcutoff, &out->errors, err);
+  if (!st && ev->ma) st = compute_multi(ev, &split, out, err);
+  else if (!st) st = dlcc_eval_compute(&ev->labels, ev->predictions, &split, ev->cfg->pcutoff, &out->errors, err);
   if (st) return st;
   out->row = dlcc_eval_result_row_of(&out->errors, out->iterations, ev->model.training_fraction, ev->model.shuffle);
+  if (ev->ma) {
+    /* in percent, as DeepLabCut 3 writes its "train mAP" ... columns */
+    out->row.has_map = true;
+    out->row.train_map = 100 * out->ma.map_train.map;
+    out->row.train_mar = 100 * out->ma.map_train.mar;
+    out->row.test_map = 100 * out->ma.map_test.map;
+    out->row.test_mar = 100 * out->ma.map_test.mar;
+  }
   return write_outputs(ev, out, err);
 }
 
@@ -156,6 +207,9 @@ void dlcc_snapshot_evaluation_free(dlcc_snapshot_evaluation *s) {
   free(s->results_path);
   free(s->combined_path);
   free(s->plot_dir);
+  dlcc_ma_eval_result_free(&s->ma);
+  free(s->dist_path);
+  free(s->assemblies_path);
   memset(s, 0, sizeof *s);
 }
 
@@ -167,5 +221,7 @@ void dlcc_evaluation_close(dlcc_evaluation *ev) {
   free(ev->joint_of_column);
   free(ev->eval_dir);
   free(ev->predictions);
+  if (ev->ma) dlcc_ma_evaluation_close(ev->ma);
+  free(ev->ma);
   memset(ev, 0, sizeof *ev);
 }

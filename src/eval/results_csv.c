@@ -15,7 +15,9 @@
  * spaces of " Train error(px)" and " Test error(px)" are DeepLabCut's. */
 static const char results_header[] = ",Training iterations:,%Training dataset,Shuffle number, Train error(px),"
                                      " Test error(px),p-cutoff used,Train error with p-cutoff,Test error with p-cutoff";
-enum { RESULT_CELLS = 8 };
+/* The mAP / mAR columns of multi-animal rows (DeepLabCut 3's names). */
+static const char map_header[] = ",train mAP,train mAR,test mAP,test mAR";
+enum { RESULT_CELLS = 8, MAP_CELLS = 4 };
 
 dlcc_eval_result_row dlcc_eval_result_row_of(const dlcc_eval_errors *e, long iterations, double training_fraction,
                                              int shuffle) {
@@ -57,6 +59,7 @@ typedef struct kept_row {
 typedef struct kept_rows {
   kept_row *rows;
   size_t n;
+  bool has_map;   /* the table has the 4 mAP columns */
 } kept_rows;
 
 static void kept_rows_free(kept_rows *k) {
@@ -75,16 +78,17 @@ static bool parse_number(const char *cell, size_t len, double *out) {
   return *end == '\0' && isfinite(*out);
 }
 
-/* Splits "index,c1,...,c8" into the kept cells and the key (first three value cells). */
-static dlcc_status parse_row(const char *path, size_t line_no, char *line, kept_row *row, dlcc_error *err) {
+/* Splits "index,c1,...,cN" into the kept cells and the key (first three value cells). */
+static dlcc_status parse_row(const char *path, size_t line_no, char *line, int n_cells, kept_row *row,
+                             dlcc_error *err) {
   char *cells = strchr(line, ',');
   size_t commas = 0;
   for (const char *p = cells; p && *p; p++) commas += *p == ',';
-  if (!cells || commas != RESULT_CELLS || strchr(line, '"'))
+  if (!cells || commas != (size_t)n_cells || strchr(line, '"'))
     return dlcc_fail(err, DLCC_ERR_PARSE,
                      "%s line %zu: expected an index and %d cells separated by commas; fix the line or move the "
                      "file away so that dlcc starts a new one",
-                     path, line_no, RESULT_CELLS);
+                     path, line_no, n_cells);
   cells++;
   double *key[3] = {&row->iterations, &row->pct, &row->shuffle};
   const char *names[3] = {"Training iterations:", "%Training dataset", "Shuffle number"};
@@ -108,11 +112,14 @@ static dlcc_status parse_table(const char *path, char *text, kept_rows *out, dlc
     line_no++;
     line[strcspn(line, "\r")] = '\0';
     if (!header_seen) {
-      if (strcmp(line, results_header))
+      size_t base = strlen(results_header);
+      bool plain = !strcmp(line, results_header);
+      out->has_map = !plain && !strncmp(line, results_header, base) && !strcmp(line + base, map_header);
+      if (!plain && !out->has_map)
         return dlcc_fail(err, DLCC_ERR_PARSE,
-                         "%s line 1: not DeepLabCut's evaluation results header (expected '%s'); move the file "
-                         "away so that dlcc starts a new one",
-                         path, results_header);
+                         "%s line 1: not DeepLabCut's evaluation results header (expected '%s', possibly followed "
+                         "by '%s'); move the file away so that dlcc starts a new one",
+                         path, results_header, map_header);
       header_seen = true;
       continue;
     }
@@ -121,7 +128,8 @@ static dlcc_status parse_table(const char *path, char *text, kept_rows *out, dlc
     if (!grown) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
     out->rows = grown;
     memset(&out->rows[out->n], 0, sizeof out->rows[out->n]);
-    dlcc_status st = parse_row(path, line_no, line, &out->rows[out->n], err);
+    dlcc_status st = parse_row(path, line_no, line, RESULT_CELLS + (out->has_map ? MAP_CELLS : 0),
+                               &out->rows[out->n], err);
     if (st) return st;
     out->n++;
   }
@@ -143,7 +151,12 @@ static dlcc_status read_table(const char *path, kept_rows *out, dlcc_error *err)
   return st;
 }
 
-static void append_new_cells(dlcc_strbuf *sb, const dlcc_eval_result_row *r) {
+/* Empty mAP cells for a row without them in a table with them. */
+static void append_missing_map(dlcc_strbuf *sb) {
+  for (int i = 0; i < MAP_CELLS; i++) dlcc_strbuf_append(sb, ",");
+}
+
+static void append_new_cells(dlcc_strbuf *sb, const dlcc_eval_result_row *r, bool table_has_map) {
   dlcc_strbuf_printf(sb, "%ld,%d,%d,", r->iterations, r->training_pct, r->shuffle);
   append_float(sb, dlcc_eval_round2(r->train_error));
   dlcc_strbuf_append(sb, ",");
@@ -154,6 +167,16 @@ static void append_new_cells(dlcc_strbuf *sb, const dlcc_eval_result_row *r) {
   append_float(sb, dlcc_eval_round2(r->train_error_cutoff));
   dlcc_strbuf_append(sb, ",");
   append_float(sb, dlcc_eval_round2(r->test_error_cutoff));
+  if (!table_has_map) return;
+  if (!r->has_map) {
+    append_missing_map(sb);
+    return;
+  }
+  const double map[MAP_CELLS] = {r->train_map, r->train_mar, r->test_map, r->test_mar};
+  for (int i = 0; i < MAP_CELLS; i++) {
+    dlcc_strbuf_append(sb, ",");
+    append_float(sb, dlcc_eval_round2(map[i]));
+  }
 }
 
 static bool same_model(const kept_row *k, const dlcc_eval_result_row *r) {
@@ -163,7 +186,9 @@ static bool same_model(const kept_row *k, const dlcc_eval_result_row *r) {
 
 /* The new row takes the place of the first row of the same model; later ones of that model go. */
 static void render_table(dlcc_strbuf *sb, const kept_rows *old, const dlcc_eval_result_row *row) {
+  bool has_map = old->has_map || row->has_map;
   dlcc_strbuf_append(sb, results_header);
+  if (has_map) dlcc_strbuf_append(sb, map_header);
   dlcc_strbuf_append(sb, "\n");
   size_t index = 0;
   bool placed = false;
@@ -172,16 +197,17 @@ static void render_table(dlcc_strbuf *sb, const kept_rows *old, const dlcc_eval_
     if (same && placed) continue;
     dlcc_strbuf_printf(sb, "%zu,", index++);
     if (same) {
-      append_new_cells(sb, row);
+      append_new_cells(sb, row, has_map);
       placed = true;
     } else {
       dlcc_strbuf_append(sb, old->rows[i].cells);
+      if (has_map && !old->has_map) append_missing_map(sb);
     }
     dlcc_strbuf_append(sb, "\n");
   }
   if (!placed) {
     dlcc_strbuf_printf(sb, "%zu,", index);
-    append_new_cells(sb, row);
+    append_new_cells(sb, row, has_map);
     dlcc_strbuf_append(sb, "\n");
   }
 }

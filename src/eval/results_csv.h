@@ -21,6 +21,11 @@ typedef struct dlcc_eval_result_row {
   double pcutoff;            /* "p-cutoff used" */
   double train_error_cutoff; /* "Train error with p-cutoff" */
   double test_error_cutoff;  /* "Test error with p-cutoff" */
+  /* Multi-animal projects: pose mAP / mAR over OKS 0.50:0.95, in percent, in four more columns named as
+   * DeepLabCut 3 names them in its results tables ("train mAP", "train mAR", "test mAP", "test mAR";
+   * its TensorFlow engine keeps them in <scorer>_map.pickle instead). */
+  bool has_map;
+  double train_map, train_mar, test_map, test_mar;
 } dlcc_eval_result_row;
 
 /* The row of one evaluated snapshot. */
@@ -34,8 +39,10 @@ char *dlcc_eval_folder(const dlcc_project_config *cfg, double training_fraction,
 /* Adds row to the results table at path, or replaces the rows of the same (iterations, training
  * percentage, shuffle); other rows are kept as they were written, in their order, and the index
  * column is renumbered 0..n-1 as pandas' reset_index does. A missing file is created. The file is
- * rewritten atomically. An existing file whose header is not DeepLabCut's, or whose rows are not 9
- * cells, is refused (the message names the file and line) rather than overwritten. */
+ * rewritten atomically. The table has the 8 columns, or 12 when it has or gets mAP columns (rows
+ * without them get empty cells, as pandas' concat writes them). An existing file whose header is not
+ * one of these, or whose rows do not have the header's cells, is refused (the message names the file
+ * and line) rather than overwritten. */
 dlcc_status dlcc_eval_results_update(const char *path, const dlcc_eval_result_row *row, dlcc_error *err);
 
 /* Both tables of make_results_file: <eval_dir>/<scorer>-results.csv and, one folder up,
