@@ -940,6 +940,9 @@ static void test_the_flies_project_trains(void **state) {
   dlcc_training_set_result_free(&tres);
   seen s = {0};
   dlcc_train_options opt = small_options(config, 1, &s);
+  /* the flies' pose_cfg says multi_stage: true, DeepLabCut's dlcrnet_ms5, whose fusion reads the
+   * third unit of layer2 */
+  opt.reduced.blocks[1] = 3;
   dlcc_train_result result;
   if (dlcc_train_run(&opt, &result, &notes, &err)) fail_msg("%s", err.message);
   assert_int_equal(s.iterations, 2);

@@ -552,6 +552,10 @@ static dlcc_status forward_node(dlcc_nn_network *net, dlcc_nn_engine *e, dlcc_nn
   const dlcc_nn_tensor *x = input_tensor(net, node->inputs[0]);
   dlcc_nn_tensor *y = &node->y;
   int over = overwritable_input(net, node);
+  /* oneDNN 2.6.3's binary add in place leaves the output unchanged when the channels do not fill the
+   * last block (8 channels in nChw16c): no in-place add there */
+  const dnnl_memory_desc_t *md = over >= 0 ? dlcc_nn_tensor_md(x) : NULL;
+  if (node->kind == DLCC_NN_NODE_ADD && md && md->padded_dims[1] != md->dims[1]) over = -1;
   if (over >= 0) {
     net->value_at[node - net->nodes] = net->value_at[over];
     y = &net->nodes[net->value_at[over]].y;

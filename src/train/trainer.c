@@ -313,8 +313,8 @@ static dlcc_status build_network(trainer *t, dlcc_error *err) {
   choose_batch_norm(t, &desc);
   if (t->cfg.multi_stage && strncmp(desc.net_type, "dlcrnet", 7) != 0)
     dlcc_notes_add(t->notes,
-                   "%s: multi_stage is true (DeepLabCut's dlcrnet_ms5), which dlcc does not build yet: training a "
-                   "plain %s",
+                   "%s: multi_stage is true, whose multi-stage decoder (DeepLabCut's dlcrnet) dlcc builds on "
+                   "ResNets only: training a plain %s",
                    t->pose_cfg_path, desc.net_type);
   st = dlcc_nn_precision_resolve(t->opt->precision, &desc.dtype, err);
   if (!st) st = dlcc_nn_engine_create(&t->engine, t->opt->threads, err);
