@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/verbs.h"
 
@@ -59,4 +60,51 @@ int cli_option_error(const char *verb, int getopt_result, char **argv) {
   if (getopt_result == ':') snprintf(problem, sizeof problem, "option %.200s needs a value", option);
   else snprintf(problem, sizeof problem, "unknown option %.200s", option);
   return cli_usage_error(verb, problem);
+}
+
+bool cli_parse_double(const char *verb, const char *option, const char *text, double min, double max, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (errno || end == text || *end != '\0' || !(v >= min && v <= max)) {
+    fprintf(stderr, "dlcc %s: --%s wants a number from %g to %g, not \"%s\"\n", verb, option, min, max, text);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool cli_split_names(const char *verb, const char *option, const char *text, char ***names, size_t *n) {
+  *names = NULL;
+  *n = 0;
+  size_t count = 1;
+  for (const char *p = text; *p; p++) count += *p == ',';
+  char **list = calloc(count, sizeof *list);
+  if (!list) {
+    fprintf(stderr, "dlcc %s: out of memory\n", verb);
+    return false;
+  }
+  size_t k = 0;
+  for (const char *p = text;; p++) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || !(list[k] = strndup(p, len))) {
+      if (len == 0) fprintf(stderr, "dlcc %s: --%s wants names separated by commas, not \"%s\"\n", verb, option, text);
+      else fprintf(stderr, "dlcc %s: out of memory\n", verb);
+      cli_free_names(list, k);
+      return false;
+    }
+    k++;
+    if (!comma) break;
+    p = comma;
+  }
+  *names = list;
+  *n = k;
+  return true;
+}
+
+void cli_free_names(char **names, size_t n) {
+  if (!names) return;
+  for (size_t i = 0; i < n; i++) free(names[i]);
+  free(names);
 }

@@ -15,6 +15,10 @@ static const dlcc_verb verbs[] = {
      cli_train},
     {"evaluate", "report a trained network's train and test errors on the labeled images", cli_evaluate},
     {"analyze-videos", "predict every frame of videos into DeepLabCut's <video><scorer>.csv", cli_analyze_videos},
+    {"convert-detections2tracklets", "link a multi-animal analysis's animals from frame to frame into tracklets",
+     cli_convert_detections2tracklets},
+    {"stitch-tracklets", "join tracklets into one track per animal: DeepLabCut's <video><scorer>_el.csv",
+     cli_stitch_tracklets},
     {"evaluate-tracks", "compare a video's analysis with a ground truth of every frame", cli_evaluate_tracks},
 };
 
@@ -24,7 +28,7 @@ static void print_help(FILE *out) {
           "usage: dlcc <verb> [options]     (dlcc <verb> --help explains each)\n\nverbs:\n",
           DLCC_VERSION);
   for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
-    fprintf(out, "  %-26s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(out, "  %-29s %s\n", verbs[i].name, verbs[i].summary);
   fprintf(out,
           "\nA project is a DeepLabCut 2.x project folder: point the verbs at its config.yaml.\n"
           "  dlcc --version    print the version\n");

@@ -5,6 +5,7 @@
 #define DLCC_CLI_VERBS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nn/tensor.h"
@@ -24,6 +25,8 @@ int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_analyze_videos(int argc, char **argv);
 int cli_evaluate_tracks(int argc, char **argv);
+int cli_convert_detections2tracklets(int argc, char **argv);
+int cli_stitch_tracklets(int argc, char **argv);
 
 /* Exit codes: 0 done, 1 the work failed (message printed), 2 bad command line. */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
@@ -31,6 +34,12 @@ enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
 /* Parses a whole decimal integer in [min, max]; prints "dlcc <verb>: --<option> ..." and returns false
  * when text is not one. */
 bool cli_parse_int(const char *verb, const char *option, const char *text, long min, long max, long *out);
+/* A number in [min, max] (printing the problem like cli_parse_int). */
+bool cli_parse_double(const char *verb, const char *option, const char *text, double min, double max, double *out);
+/* "a,b,c" into a new list of names (none empty); prints the problem and returns false otherwise. Free
+ * with cli_free_names. */
+bool cli_split_names(const char *verb, const char *option, const char *text, char ***names, size_t *n);
+void cli_free_names(char **names, size_t n);
 bool cli_parse_u64(const char *verb, const char *option, const char *text, uint64_t *out);
 /* --precision auto|f32|bf16 */
 bool cli_parse_precision(const char *verb, const char *text, dlcc_nn_precision *out);
