@@ -7,6 +7,8 @@
 #include "cli/progress.h"
 #include "cli/verbs.h"
 #include "infer/analyze_video.h"
+#include "track/track_video.h"
+#include "track/tracklets_file.h"
 #include "util/fileio.h"
 
 static const char *const VERB = "analyze-videos";
@@ -91,6 +93,41 @@ static int parse_args(int argc, char **argv, analyze_args *a) {
   return 0;
 }
 
+/* Multi-animal, as DeepLabCut's analyze_videos with auto_track: the assembled individuals tracked from
+ * frame to frame into tracklets, then stitched into one track per individual, the CSV (the same work
+ * as convert-detections2tracklets and stitch-tracklets, which can redo it with other settings). */
+static dlcc_status track_analysed_video(const dlcc_model *m, const dlcc_project_config *cfg, const char *video,
+                                        const analyze_args *a) {
+  char *scorer = dlcc_model_scorer(m, cfg);
+  dlcc_track_target target = {.shuffle = m->shuffle, .trainingsetindex = a->model.trainingsetindex,
+                              .snapshot = -1, .dest_folder = a->destfolder, .scorer = scorer};
+  dlcc_convert_options convert;
+  dlcc_convert_options_init(&convert);
+  convert.target = target;
+  convert.overwrite = true; /* the assemblies were just written again */
+  dlcc_stitch_options stitch;
+  dlcc_stitch_options_init(&stitch);
+  stitch.target = target;
+  dlcc_convert_result tracked = {0};
+  dlcc_stitch_result stitched = {0};
+  dlcc_notes notes = {0};
+  dlcc_error err;
+  dlcc_status st = scorer ? DLCC_OK : dlcc_fail(&err, DLCC_ERR_NOMEM, "out of memory");
+  if (!st) st = dlcc_convert_detections2tracklets(cfg, video, &convert, &tracked, &notes, &err);
+  if (!st) st = dlcc_stitch_video_tracklets(cfg, video, &stitch, &stitched, &notes, &err);
+  cli_print_notes(&notes);
+  if (st) cli_report_error(VERB, &err);
+  else {
+    printf("  %zu tracklets (%s tracker); %d of %d tracks found\n  %s\n", tracked.n_tracklets,
+           dlcc_track_method_name(tracked.params.method), stitched.n_found, stitched.n_tracks, stitched.csv_path);
+  }
+  dlcc_convert_result_free(&tracked);
+  dlcc_stitch_result_free(&stitched);
+  dlcc_notes_free(&notes);
+  free(scorer);
+  return st;
+}
+
 /* Analyses one video, printing where its output went; false when it failed (message printed). */
 static bool analyze_one(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_config *cfg, const char *video,
                         const analyze_args *a) {
@@ -106,7 +143,15 @@ static bool analyze_one(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_con
   dlcc_status st = dlcc_analyze_video(m, e, cfg, video, &opt, &res, &err);
   cli_progress_end(&progress);
   if (st) cli_report_error(VERB, &err);
-  else
+  else if (res.assemblies_path) {
+    double frames = res.frames > 0 ? (double)res.frames : 1;
+    printf("%s: %ld frames (%dx%d) in %.1f s, %.1f frames/s\n", video, res.frames, res.video.width, res.video.height,
+           res.seconds, res.seconds > 0 ? (double)res.frames / res.seconds : 0.0);
+    printf("  per frame: %.1f candidate body parts, %.2f individuals assembled; %ld of %ld frames with one or more\n"
+           "  %s\n", (double)res.detections / frames, (double)res.animals / frames, res.frames_with_animals,
+           res.frames, res.assemblies_path);
+    st = track_analysed_video(m, cfg, video, a);
+  } else
     printf("%s: %ld frames (%dx%d) in %.1f s, %.1f frames/s\n  %s\n  %s\n", video, res.frames, res.video.width,
            res.video.height, res.seconds, res.seconds > 0 ? (double)res.frames / res.seconds : 0.0, res.csv_path,
            res.meta_path);

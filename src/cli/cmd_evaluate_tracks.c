@@ -18,7 +18,10 @@ static void print_help(void) {
       "every frame of the same video (make-demo-project writes ground-truth/<video>_all_frames.csv), frame i\n"
       "with frame i. Prints per body part and overall the mean distance in pixels between prediction and\n"
       "ground truth, the share of visible ground-truth keypoints predicted within the threshold, and the\n"
-      "number of frames compared. Both tables must have the same body parts and the same number of frames.\n\n"
+      "number of frames compared. Both tables must have the same body parts and the same number of frames.\n"
+      "Multi-animal tables (the _el.csv of a multi-animal analysis): in each frame the tracks are matched to\n"
+      "the ground truth's individuals (least mean distance), the errors follow that matching, and the\n"
+      "identity switches are counted (an individual matched to another track than in its last matched frame).\n\n"
       "  --threshold PX   the distance that counts as found (default 5 pixels)\n");
 }
 
@@ -54,15 +57,19 @@ int cli_evaluate_tracks(int argc, char **argv) {
   const char *pred_path = argv[optind], *truth_path = argv[optind + 1];
   dlcc_label_table pred = {0}, truth = {0};
   dlcc_track_errors errors;
+  dlcc_ma_track_errors ma_errors;
   dlcc_error err;
   dlcc_status st = dlcc_labels_read(pred_path, &pred, &err);
   if (!st) st = dlcc_labels_read(truth_path, &truth, &err);
-  if (!st) st = dlcc_tracks_compare(&pred, pred_path, &truth, truth_path, threshold, &errors, &err);
+  bool multi = pred.multianimal;
+  if (!st && multi) st = dlcc_tracks_compare_multi(&pred, pred_path, &truth, truth_path, threshold, &ma_errors, &err);
+  else if (!st) st = dlcc_tracks_compare(&pred, pred_path, &truth, truth_path, threshold, &errors, &err);
   dlcc_labels_free(&pred);
   dlcc_labels_free(&truth);
   if (st) return cli_report_error(VERB, &err);
-  char *table = dlcc_tracks_format_table(&errors);
-  dlcc_track_errors_free(&errors);
+  char *table = multi ? dlcc_tracks_format_multi(&ma_errors) : dlcc_tracks_format_table(&errors);
+  if (multi) dlcc_ma_track_errors_free(&ma_errors);
+  else dlcc_track_errors_free(&errors);
   if (!table) {
     fprintf(stderr, "dlcc %s: out of memory\n", VERB);
     return CLI_FAILED;

@@ -11,16 +11,15 @@
 #include <time.h>
 
 #include "infer/analysis_output.h"
+#include "infer/predict_multi.h"
+#include "project/inference_cfg.h"
+#include "track/assemblies_file.h"
+#include "util/fileio.h"
 
 dlcc_status dlcc_analysis_model_open(dlcc_model *m, const dlcc_project_config *cfg, const dlcc_model_options *opt,
                                      dlcc_notes *notes, dlcc_error *err) {
   memset(m, 0, sizeof *m);
   m->loaded = -1;
-  if (cfg->multianimal)
-    return dlcc_fail(err, DLCC_ERR_UNSUPPORTED,
-                     "%s is a multi-animal project; dlcc analyze-videos handles single-animal projects for now "
-                     "(multi-animal analysis assembles and tracks individuals, which is not implemented yet)",
-                     cfg->config_path);
   dlcc_model_options o = *opt;
   o.allow_all = false;
   dlcc_status st = dlcc_model_open(m, cfg, &o, notes, err);
@@ -64,6 +63,10 @@ typedef struct analysis_run {
   bool stop;               /* the network side gave up: the decoder ends */
   double *pose;            /* batch_size x num_joints x 3 */
   double start;
+  /* multi-animal */
+  bool multi;
+  dlcc_multi_predictor predictor;
+  dlcc_assemblies_writer *assemblies;
 } analysis_run;
 
 /* config.yaml's x1, x2, y1, y2 as DeepLabCut's checkcropping accepts them: x1 < x2 <= width,
@@ -107,6 +110,65 @@ static dlcc_status open_writer(analysis_run *run, const dlcc_project_config *cfg
   return dlcc_analysis_writer_open(&run->writer, &info, err);
 }
 
+/* The shuffle's test/inference_cfg.yaml (create-training-dataset writes it; DeepLabCut's template
+ * values when it is missing). */
+static dlcc_status load_inference_cfg(const dlcc_model *m, const dlcc_project_config *cfg, dlcc_inference_cfg *ic,
+                                      dlcc_error *err) {
+  char *path = dlcc_strdupf("%s/test/inference_cfg.yaml", m->model_dir);
+  if (!path) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  dlcc_status st = DLCC_OK;
+  if (dlcc_path_is_file(path)) st = dlcc_inference_cfg_load(path, cfg, ic, err);
+  else dlcc_inference_cfg_defaults(ic, cfg);
+  free(path);
+  return st;
+}
+
+/* Multi-animal: the frame predictor and the assemblies file. */
+static dlcc_status open_multi(analysis_run *run, const dlcc_project_config *cfg, dlcc_analyze_result *res,
+                              dlcc_error *err) {
+  dlcc_inference_cfg ic;
+  dlcc_status st = load_inference_cfg(run->m, cfg, &ic, err);
+  if (!st) st = dlcc_multi_predictor_init(&run->predictor, &run->m->pose_cfg, cfg, &ic, err);
+  if (st) return st;
+  if (!(res->assemblies_path = dlcc_assemblies_path(run->video_path, run->opt->dest_folder, run->scorer)))
+    return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  dlcc_track_header h = {
+      .scorer = run->scorer,
+      .video = (char *)run->video_path,
+      .n_individuals = cfg->n_individuals,
+      .individuals = cfg->individuals,
+      .n_bodyparts = cfg->n_multianimalbodyparts,
+      .bodyparts = cfg->multianimalbodyparts,
+      .n_unique = cfg->n_uniquebodyparts,
+      .uniquebodyparts = cfg->uniquebodyparts,
+  };
+  return dlcc_assemblies_writer_open(&run->assemblies, res->assemblies_path, &h, err);
+}
+
+/* Multi-animal: each frame of the batch assembled and appended to the assemblies file. */
+static dlcc_status predict_multi_batch(analysis_run *run, frame_batch *b, dlcc_analyze_result *res, dlcc_error *err) {
+  int64_t dims[4];
+  dlcc_model *m = run->m;
+  dlcc_status st = dlcc_model_predict_maps(m, run->e, b->frames, b->n, run->cropping ? &run->box : NULL, dims, err);
+  if (!st && !m->paf)
+    st = dlcc_fail(err, DLCC_ERR_INVALID, "%s: the network has no part affinity field head", m->pose_cfg_path);
+  size_t cells = (size_t)(dims[2] * dims[3]), joints = (size_t)run->predictor.num_joints;
+  size_t limbs = (size_t)run->predictor.n_limbs;
+  for (int i = 0; !st && i < b->n; i++) {
+    const float *locref = m->pose_cfg.location_refinement ? m->locref + (size_t)i * 2 * joints * cells : NULL;
+    st = dlcc_multi_predict_frame(&run->predictor, m->part + (size_t)i * (size_t)dims[1] * cells, locref,
+                                  m->paf + (size_t)i * 2 * limbs * cells, (int)dims[2], (int)dims[3], err);
+    const dlcc_assembly_result *r = &run->predictor.result;
+    if (!st)
+      st = dlcc_assemblies_writer_append(run->assemblies, r->n_animals, r->animals, r->affinity,
+                                         r->has_unique ? r->unique : NULL, err);
+    res->detections += (long)run->predictor.peaks.count;
+    res->animals += r->n_animals;
+    res->frames_with_animals += r->n_animals > 0;
+  }
+  return st;
+}
+
 static dlcc_status open_run(analysis_run *run, const dlcc_project_config *cfg, dlcc_analyze_result *res,
                             dlcc_error *err) {
   if (run->m->loaded < 0) return dlcc_fail(err, DLCC_ERR_INVALID, "no snapshot loaded: load one before analysing");
@@ -121,7 +183,9 @@ static dlcc_status open_run(analysis_run *run, const dlcc_project_config *cfg, d
   dlcc_status st = dlcc_video_reader_open(&run->reader, run->video_path, &res->video, err);
   run->cropping = cfg->cropping;
   if (!st && run->cropping) st = crop_box(cfg, &res->video, run->video_path, &run->box, err);
-  if (!st) st = open_writer(run, cfg, &res->video, err);
+  run->multi = cfg->multianimal;
+  if (!st && run->multi) st = open_multi(run, cfg, res, err);
+  else if (!st) st = open_writer(run, cfg, &res->video, err);
   return st;
 }
 
@@ -178,14 +242,15 @@ static dlcc_status predict_batches(analysis_run *run, dlcc_analyze_result *res, 
   for (int k = 0;; k = (k + 1) % BATCHES_IN_FLIGHT) {
     frame_batch *b = wait_full(run, k);
     if (b->n > 0) {
-      dlcc_status st = dlcc_model_predict(run->m, run->e, b->frames, b->n, run->cropping ? &run->box : NULL,
-                                          run->pose, err);
+      dlcc_status st = run->multi ? predict_multi_batch(run, b, res, err)
+                                  : dlcc_model_predict(run->m, run->e, b->frames, b->n,
+                                                       run->cropping ? &run->box : NULL, run->pose, err);
       if (st) {
         dlcc_error_prefix(err, "video %s, frames %ld to %ld: ", run->video_path, res->frames,
                           res->frames + b->n - 1);
         return st;
       }
-      if ((st = dlcc_analysis_writer_append(run->writer, run->pose, (size_t)b->n, err))) return st;
+      if (!run->multi && (st = dlcc_analysis_writer_append(run->writer, run->pose, (size_t)b->n, err))) return st;
       res->frames += b->n;
       if (run->opt->progress) run->opt->progress(run->opt->user, res->frames, estimate, seconds_now() - run->start);
     }
@@ -245,6 +310,8 @@ static void keep_partial(analysis_run *run, const char *video_path, dlcc_analyze
 
 static void close_run(analysis_run *run) {
   dlcc_analysis_writer_abort(run->writer);
+  dlcc_assemblies_writer_abort(run->assemblies);
+  dlcc_multi_predictor_free(&run->predictor);
   dlcc_video_reader_close(run->reader);
   for (int k = 0; k < BATCHES_IN_FLIGHT; k++) {
     for (int i = 0; run->batches[k].frames && i < run->opt->batch_size; i++) dlcc_image_free(&run->batches[k].frames[i]);
@@ -254,6 +321,19 @@ static void close_run(analysis_run *run) {
   free(run->scorer);
 }
 
+/* Multi-animal: the assemblies file into place, unless nothing was assembled at all, which is an error
+ * saying what the network found (an empty file would only move the question to tracking). */
+static dlcc_status finish_multi(analysis_run *run, dlcc_analyze_result *res, dlcc_error *err) {
+  if (res->animals == 0)
+    return dlcc_fail(err, DLCC_ERR_INVALID, "video %s: no individual was assembled in any of its %ld frames (%ld "
+                     "candidate body parts in all): is the snapshot trained (dlcc evaluate), and are pcutoff, "
+                     "pafthreshold and minimalnumberofconnections in %s/test/inference_cfg.yaml too strict?",
+                     run->video_path, res->frames, res->detections, run->m->model_dir);
+  dlcc_assemblies_writer *w = run->assemblies;
+  run->assemblies = NULL;
+  return dlcc_assemblies_writer_finish(w, err);
+}
+
 dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_config *cfg, const char *video_path,
                                const dlcc_analyze_options *opt, dlcc_analyze_result *res, dlcc_error *err) {
   memset(res, 0, sizeof *res);
@@ -261,7 +341,8 @@ dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_proj
   dlcc_status st = open_run(&run, cfg, res, err);
   if (!st) st = analyse_frames(&run, res, err);
   if (st && run.writer) keep_partial(&run, video_path, res, err);
-  if (!st) {
+  if (!st && run.multi) st = finish_multi(&run, res, err);
+  else if (!st) {
     dlcc_analysis_writer *w = run.writer;
     run.writer = NULL;
     st = dlcc_analysis_writer_finish(w, err);
@@ -278,5 +359,6 @@ dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_proj
 void dlcc_analyze_result_free(dlcc_analyze_result *res) {
   free(res->csv_path);
   free(res->meta_path);
+  free(res->assemblies_path);
   memset(res, 0, sizeof *res);
 }

@@ -13,8 +13,7 @@
 #include "video/video.h"
 
 /* Opens the shuffle for analysis and loads its snapshot: --snapshot's iteration, else config.yaml's
- * snapshotindex (all: the last, with a note). Refuses multi-animal projects (their analysis assembles
- * and tracks individuals, not done yet). Close m with dlcc_model_close, also after a failure. */
+ * snapshotindex (all: the last, with a note). Close m with dlcc_model_close, also after a failure. */
 dlcc_status dlcc_analysis_model_open(dlcc_model *m, const dlcc_project_config *cfg, const dlcc_model_options *opt,
                                      dlcc_notes *notes, dlcc_error *err);
 
@@ -33,9 +32,17 @@ typedef struct dlcc_analyze_result {
   char *csv_path;               /* the CSV written: complete, or the .partial.csv after a failure (NULL
                                    when nothing was written) */
   char *meta_path;
+  /* multi-animal: the per-frame individuals (<stem><scorer>_assemblies.json), what was found */
+  char *assemblies_path;
+  long detections;              /* candidate parts (peaks) over all frames */
+  long animals;                 /* assembled individuals over all frames */
+  long frames_with_animals;
 } dlcc_analyze_result;
 
-/* Analyses video_path with the loaded snapshot of m. A video that stops decoding part-way fails with
+/* Analyses video_path with the loaded snapshot of m. Single animal: the poses go to the analysis CSV.
+ * Multi-animal: each frame's individuals are assembled (predict_multi.h, with the shuffle's
+ * test/inference_cfg.yaml) and streamed to <stem><scorer>_assemblies.json; a video in which no
+ * individual was assembled at all is an error saying what was detected. A video that stops decoding part-way fails with
  * the reader's message (the file and the last good frame) plus where the analysed frames were kept;
  * so does any later failure once frames were written. res is filled either way; free it with
  * dlcc_analyze_result_free. */
