@@ -384,7 +384,8 @@ static dlcc_status make_head_views(group_plan *plan, const dlcc_nn_fused_group *
  * p / d, which oneDNN runs with Winograd's algorithm: ResNet's layer4 at output stride 16 (dilation 2,
  * 512 channels, 30x40 at 640x480) went from 23 ms to about 10 ms per image. Activations are in the
  * channel-blocked layout (nChw<B>c), so a pixel's channel block is B contiguous floats. */
-static void space_to_batch(const float *x, float *phases, const int64_t dims[4], int d, int64_t block, bool back) {
+/* Copies x's phases into phases, or with back the other way (padding cells are not copied back). */
+static void space_to_batch(float *x, float *phases, const int64_t dims[4], int d, int64_t block, bool back) {
   int64_t n = dims[0], cb = (dims[1] + block - 1) / block, h = dims[2], w = dims[3];
   int64_t hs = (h + d - 1) / d, ws = (w + d - 1) / d;
   size_t bytes = (size_t)block * sizeof(float);
@@ -397,8 +398,8 @@ static void space_to_batch(const float *x, float *phases, const int64_t dims[4],
               int64_t row = d * i + p, col = d * j + q;
               float *ph = phases + (((((int64_t)(p * d + q) * n + b) * cb + c) * hs + i) * ws + j) * block;
               bool inside = row < h && col < w;
-              const float *px = x + (((b * cb + c) * h + row) * w + col) * block;
-              if (back && inside) memcpy((float *)px, ph, bytes);
+              float *px = x + (((b * cb + c) * h + row) * w + col) * block;
+              if (back && inside) memcpy(px, ph, bytes);
               else if (!back && inside) memcpy(ph, px, bytes);
               else if (!back) memset(ph, 0, bytes);
             }
