@@ -78,6 +78,26 @@ static void test_analysis_assembles_tracks_and_stitches(void **state) {
   print_message("%zu individuals assembled in %d frames\n", animals, TD_FRAMES);
   dlcc_assemblies_free(&a);
 
+  /* the metadata: per frame the candidate parts and the individuals (summing to the assemblies'),
+   * and the tracking step's counts */
+  char *meta_path = dlcc_strdupf("%s/demo" SCORER "_meta.json", dest);
+  size_t len;
+  char *json = test_read_file(meta_path, &len);
+  cJSON *root = cJSON_Parse(json), *data = cJSON_GetObjectItem(root, "data");
+  cJSON *individuals = cJSON_GetObjectItem(data, "individuals_per_frame");
+  assert_int_equal(cJSON_GetArraySize(individuals), TD_FRAMES);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(data, "detections_per_frame")), TD_FRAMES);
+  size_t counted = 0;
+  for (int f = 0; f < TD_FRAMES; f++) counted += (size_t)cJSON_GetArrayItem(individuals, f)->valueint;
+  assert_int_equal(counted, animals);
+  assert_int_equal(cJSON_GetObjectItem(data, "nframes")->valueint, TD_FRAMES);
+  assert_true(cJSON_GetObjectItem(data, "tracklets")->valueint >= 1);
+  assert_int_equal(cJSON_GetObjectItem(data, "tracks")->valueint, ANIMALS);
+  assert_string_equal(cJSON_GetObjectItem(data, "precision")->valuestring, "f32");
+  cJSON_Delete(root);
+  free(json);
+  free(meta_path);
+
   /* the tracks: DeepLabCut's 4-row header, one track per individual of config.yaml, a row per frame */
   char *tracklets_path = dlcc_strdupf("%s/demo" SCORER "_el.json", dest);
   char *csv_path = dlcc_strdupf("%s/demo" SCORER "_el.csv", dest);

@@ -97,7 +97,7 @@ static int parse_args(int argc, char **argv, analyze_args *a) {
  * frame to frame into tracklets, then stitched into one track per individual, the CSV (the same work
  * as convert-detections2tracklets and stitch-tracklets, which can redo it with other settings). */
 static dlcc_status track_analysed_video(const dlcc_model *m, const dlcc_project_config *cfg, const char *video,
-                                        const analyze_args *a) {
+                                        const char *meta_path, const analyze_args *a) {
   char *scorer = dlcc_model_scorer(m, cfg);
   dlcc_track_target target = {.shuffle = m->shuffle, .trainingsetindex = a->model.trainingsetindex,
                               .snapshot = -1, .dest_folder = a->destfolder, .scorer = scorer};
@@ -115,11 +115,15 @@ static dlcc_status track_analysed_video(const dlcc_model *m, const dlcc_project_
   dlcc_status st = scorer ? DLCC_OK : dlcc_fail(&err, DLCC_ERR_NOMEM, "out of memory");
   if (!st) st = dlcc_convert_detections2tracklets(cfg, video, &convert, &tracked, &notes, &err);
   if (!st) st = dlcc_stitch_video_tracklets(cfg, video, &stitch, &stitched, &notes, &err);
+  if (!st)
+    st = dlcc_analysis_meta_add_tracking(meta_path, tracked.n_tracklets, stitched.n_found, stitched.n_tracks,
+                                         stitched.csv_path, &err);
   cli_print_notes(&notes);
   if (st) cli_report_error(VERB, &err);
   else {
-    printf("  %zu tracklets (%s tracker); %d of %d tracks found\n  %s\n", tracked.n_tracklets,
-           dlcc_track_method_name(tracked.params.method), stitched.n_found, stitched.n_tracks, stitched.csv_path);
+    printf("  %zu tracklets (%s tracker); %d of %d tracks found\n  %s\n  %s\n", tracked.n_tracklets,
+           dlcc_track_method_name(tracked.params.method), stitched.n_found, stitched.n_tracks, stitched.csv_path,
+           meta_path);
   }
   dlcc_convert_result_free(&tracked);
   dlcc_stitch_result_free(&stitched);
@@ -150,7 +154,7 @@ static bool analyze_one(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_con
     printf("  per frame: %.1f candidate body parts, %.2f individuals assembled; %ld of %ld frames with one or more\n"
            "  %s\n", (double)res.detections / frames, (double)res.animals / frames, res.frames_with_animals,
            res.frames, res.assemblies_path);
-    st = track_analysed_video(m, cfg, video, a);
+    st = track_analysed_video(m, cfg, video, res.meta_path, a);
   } else
     printf("%s: %ld frames (%dx%d) in %.1f s, %.1f frames/s\n  %s\n  %s\n", video, res.frames, res.video.width,
            res.video.height, res.seconds, res.seconds > 0 ? (double)res.frames / res.seconds : 0.0, res.csv_path,

@@ -4,6 +4,8 @@
  * the next batch while the network works on the current one. */
 #include "infer/analyze_video.h"
 
+#include <cjson/cJSON.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,7 @@ typedef struct analysis_run {
   bool multi;
   dlcc_multi_predictor predictor;
   dlcc_assemblies_writer *assemblies;
+  cJSON *detections, *individuals; /* per frame, for the metadata */
 } analysis_run;
 
 /* config.yaml's x1, x2, y1, y2 as DeepLabCut's checkcropping accepts them: x1 < x2 <= width,
@@ -130,7 +133,10 @@ static dlcc_status open_multi(analysis_run *run, const dlcc_project_config *cfg,
   dlcc_status st = load_inference_cfg(run->m, cfg, &ic, err);
   if (!st) st = dlcc_multi_predictor_init(&run->predictor, &run->m->pose_cfg, cfg, &ic, err);
   if (st) return st;
-  if (!(res->assemblies_path = dlcc_assemblies_path(run->video_path, run->opt->dest_folder, run->scorer)))
+  run->detections = cJSON_CreateArray();
+  run->individuals = cJSON_CreateArray();
+  if (!(res->assemblies_path = dlcc_assemblies_path(run->video_path, run->opt->dest_folder, run->scorer)) ||
+      !run->detections || !run->individuals)
     return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
   dlcc_track_header h = {
       .scorer = run->scorer,
@@ -165,6 +171,12 @@ static dlcc_status predict_multi_batch(analysis_run *run, frame_batch *b, dlcc_a
     res->detections += (long)run->predictor.peaks.count;
     res->animals += r->n_animals;
     res->frames_with_animals += r->n_animals > 0;
+    cJSON *d = cJSON_CreateNumber((double)run->predictor.peaks.count), *a = cJSON_CreateNumber(r->n_animals);
+    if (!d || !a || !cJSON_AddItemToArray(run->detections, d) || !cJSON_AddItemToArray(run->individuals, a)) {
+      cJSON_Delete(d);
+      cJSON_Delete(a);
+      if (!st) st = dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+    }
   }
   return st;
 }
@@ -312,6 +324,8 @@ static void close_run(analysis_run *run) {
   dlcc_analysis_writer_abort(run->writer);
   dlcc_assemblies_writer_abort(run->assemblies);
   dlcc_multi_predictor_free(&run->predictor);
+  cJSON_Delete(run->detections);
+  cJSON_Delete(run->individuals);
   dlcc_video_reader_close(run->reader);
   for (int k = 0; k < BATCHES_IN_FLIGHT; k++) {
     for (int i = 0; run->batches[k].frames && i < run->opt->batch_size; i++) dlcc_image_free(&run->batches[k].frames[i]);
@@ -319,6 +333,57 @@ static void close_run(analysis_run *run) {
   }
   free(run->pose);
   free(run->scorer);
+}
+
+/* Multi-animal: <stem><scorer>_meta.json with what DeepLabCut's metadata holds and, per frame, the
+ * candidate body parts found and the individuals assembled (the tracking step adds its counts). */
+static dlcc_status write_multi_metadata(analysis_run *run, dlcc_analyze_result *res, dlcc_error *err) {
+  const dlcc_model *m = run->m;
+  cJSON *root = cJSON_CreateObject(), *data = root ? cJSON_AddObjectToObject(root, "data") : NULL;
+  bool ok = data != NULL;
+  ok = ok && cJSON_AddStringToObject(data, "Scorer", run->scorer);
+  ok = ok && cJSON_AddStringToObject(data, "video", run->video_path);
+  ok = ok && cJSON_AddStringToObject(data, "snapshot", m->snapshots[m->loaded].path);
+  ok = ok && cJSON_AddStringToObject(data, "net_type", m->pose_cfg.net_type);
+  ok = ok && cJSON_AddStringToObject(data, "precision", dlcc_nn_dtype_name(m->net->desc.dtype));
+  ok = ok && cJSON_AddNumberToObject(data, "fps", isfinite(res->video.fps) ? res->video.fps : 0);
+  ok = ok && cJSON_AddNumberToObject(data, "nframes", (double)res->frames);
+  ok = ok && cJSON_AddNumberToObject(data, "batch_size", run->opt->batch_size);
+  ok = ok && cJSON_AddStringToObject(data, "assemblies", res->assemblies_path);
+  ok = ok && cJSON_AddNumberToObject(data, "frames_with_individuals", (double)res->frames_with_animals);
+  ok = ok && cJSON_AddItemToObject(data, "detections_per_frame", run->detections);
+  if (ok) run->detections = NULL;
+  ok = ok && cJSON_AddItemToObject(data, "individuals_per_frame", run->individuals);
+  if (ok) run->individuals = NULL;
+  char *text = ok ? cJSON_Print(root) : NULL;
+  res->meta_path = dlcc_analysis_path(run->video_path, run->opt->dest_folder, run->scorer, DLCC_ANALYSIS_META);
+  dlcc_status st = text && res->meta_path ? dlcc_file_write_atomic(res->meta_path, text, strlen(text), err)
+                                          : dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  free(text);
+  cJSON_Delete(root);
+  return st;
+}
+
+dlcc_status dlcc_analysis_meta_add_tracking(const char *meta_path, size_t tracklets, int tracks_found, int tracks,
+                                            const char *tracks_csv, dlcc_error *err) {
+  char *text = NULL;
+  size_t len;
+  dlcc_status st = dlcc_file_read(meta_path, &text, &len, err);
+  if (st) return st;
+  cJSON *root = cJSON_ParseWithLength(text, len), *data = cJSON_GetObjectItem(root, "data");
+  free(text);
+  if (!cJSON_IsObject(data)) {
+    cJSON_Delete(root);
+    return dlcc_fail(err, DLCC_ERR_PARSE, "%s: not the metadata of an analysis (no \"data\" object)", meta_path);
+  }
+  bool ok = cJSON_AddNumberToObject(data, "tracklets", (double)tracklets) &&
+            cJSON_AddNumberToObject(data, "tracks_found", tracks_found) &&
+            cJSON_AddNumberToObject(data, "tracks", tracks) && cJSON_AddStringToObject(data, "tracks_csv", tracks_csv);
+  text = ok ? cJSON_Print(root) : NULL;
+  st = text ? dlcc_file_write_atomic(meta_path, text, strlen(text), err) : dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory");
+  free(text);
+  cJSON_Delete(root);
+  return st;
 }
 
 /* Multi-animal: the assemblies file into place, unless nothing was assembled at all, which is an error
@@ -331,7 +396,8 @@ static dlcc_status finish_multi(analysis_run *run, dlcc_analyze_result *res, dlc
                      run->video_path, res->frames, res->detections, run->m->model_dir);
   dlcc_assemblies_writer *w = run->assemblies;
   run->assemblies = NULL;
-  return dlcc_assemblies_writer_finish(w, err);
+  dlcc_status st = dlcc_assemblies_writer_finish(w, err);
+  return st ? st : write_multi_metadata(run, res, err);
 }
 
 dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_project_config *cfg, const char *video_path,

@@ -41,8 +41,9 @@ typedef struct dlcc_analyze_result {
 
 /* Analyses video_path with the loaded snapshot of m. Single animal: the poses go to the analysis CSV.
  * Multi-animal: each frame's individuals are assembled (predict_multi.h, with the shuffle's
- * test/inference_cfg.yaml) and streamed to <stem><scorer>_assemblies.json; a video in which no
- * individual was assembled at all is an error saying what was detected. A video that stops decoding part-way fails with
+ * test/inference_cfg.yaml) and streamed to <stem><scorer>_assemblies.json, and the metadata records
+ * per frame the candidate parts and individuals; a video in which no individual was assembled at all
+ * is an error saying what was detected. A video that stops decoding part-way fails with
  * the reader's message (the file and the last good frame) plus where the analysed frames were kept;
  * so does any later failure once frames were written. res is filled either way; free it with
  * dlcc_analyze_result_free. */
@@ -50,5 +51,10 @@ dlcc_status dlcc_analyze_video(dlcc_model *m, dlcc_nn_engine *e, const dlcc_proj
                                const dlcc_analyze_options *opt, dlcc_analyze_result *res, dlcc_error *err);
 
 void dlcc_analyze_result_free(dlcc_analyze_result *res);
+
+/* Multi-animal: adds the tracking step's counts (tracklets, tracks found of tracks) and the tracks'
+ * CSV to the analysis metadata (<stem><scorer>_meta.json), rewriting it atomically. */
+dlcc_status dlcc_analysis_meta_add_tracking(const char *meta_path, size_t tracklets, int tracks_found, int tracks,
+                                            const char *tracks_csv, dlcc_error *err);
 
 #endif
