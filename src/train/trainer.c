@@ -146,37 +146,45 @@ static dlcc_status check_trainable(const trainer *t, dlcc_error *err) {
   return DLCC_OK;
 }
 
+/* Appends name to the list in sb when on. */
+static void list_if(dlcc_strbuf *sb, bool on, const char *name) {
+  if (!on) return;
+  if (sb->len) dlcc_strbuf_append(sb, ", ");
+  dlcc_strbuf_append(sb, name);
+}
+
+/* The pixel augmenters both of DeepLabCut's loaders offer and dlcc does not apply yet. */
+static void list_unapplied_pixel_augmenters(const dlcc_pose_cfg *c, dlcc_strbuf *sb) {
+  list_if(sb, c->motion_blur, "motion_blur");
+  list_if(sb, c->covering, "covering");
+  list_if(sb, c->elastic_transform, "elastic_transform");
+  list_if(sb, c->gaussian_noise > 0, "gaussian_noise");
+  list_if(sb, c->grayscale, "grayscale");
+  list_if(sb, c->contrast.histeq, "contrast.histeq");
+  list_if(sb, c->contrast.clahe, "contrast.clahe");
+  list_if(sb, c->contrast.log, "contrast.log");
+  list_if(sb, c->contrast.linear, "contrast.linear");
+  list_if(sb, c->contrast.sigmoid, "contrast.sigmoid");
+  list_if(sb, c->contrast.gamma, "contrast.gamma");
+  list_if(sb, c->convolution.sharpen, "convolution.sharpen");
+  list_if(sb, c->convolution.edge, "convolution.edge");
+  list_if(sb, c->convolution.emboss, "convolution.emboss");
+}
+
+static bool pose_cfg_flag(const dlcc_pose_cfg *c, const char *key) {
+  bool on = false;
+  if (c->doc && dlcc_yaml_map_get(c->doc, key)) dlcc_yaml_as_bool(dlcc_yaml_map_get(c->doc, key), &on);
+  return on;
+}
+
 /* Names the augmentations pose_cfg switches on that the augment stage does not apply yet (it applies
  * scale jitter, rotation/rotratio and mirror), as DeepLabCut's pose_imgaug pipeline would add them. */
 static void note_unapplied_augmentations(const dlcc_pose_cfg *c, dlcc_notes *notes) {
   dlcc_strbuf sb = {0};
-#define UNAPPLIED(on, ...)                                   \
-  do {                                                       \
-    if (on) {                                                \
-      if (sb.len) dlcc_strbuf_append(&sb, ", ");             \
-      dlcc_strbuf_printf(&sb, __VA_ARGS__);                  \
-    }                                                        \
-  } while (0)
-  UNAPPLIED(c->cropratio > 0, "cropratio %g (CropAndPad by up to crop_by %g of each side)", c->cropratio,
-            c->crop_by);
-  UNAPPLIED(c->motion_blur, "motion_blur");
-  UNAPPLIED(c->covering, "covering");
-  UNAPPLIED(c->elastic_transform, "elastic_transform");
-  UNAPPLIED(c->gaussian_noise > 0, "gaussian_noise %g", c->gaussian_noise);
-  UNAPPLIED(c->grayscale, "grayscale");
-  bool fliplr = false;
-  if (c->doc && dlcc_yaml_map_get(c->doc, "fliplr")) dlcc_yaml_as_bool(dlcc_yaml_map_get(c->doc, "fliplr"), &fliplr);
-  UNAPPLIED(fliplr, "fliplr (with symmetric_pairs)");
-  UNAPPLIED(c->contrast.histeq, "contrast.histeq");
-  UNAPPLIED(c->contrast.clahe, "contrast.clahe");
-  UNAPPLIED(c->contrast.log, "contrast.log");
-  UNAPPLIED(c->contrast.linear, "contrast.linear");
-  UNAPPLIED(c->contrast.sigmoid, "contrast.sigmoid");
-  UNAPPLIED(c->contrast.gamma, "contrast.gamma");
-  UNAPPLIED(c->convolution.sharpen, "convolution.sharpen");
-  UNAPPLIED(c->convolution.edge, "convolution.edge");
-  UNAPPLIED(c->convolution.emboss, "convolution.emboss");
-#undef UNAPPLIED
+  if (c->cropratio > 0)
+    dlcc_strbuf_printf(&sb, "cropratio %g (CropAndPad by up to crop_by %g of each side)", c->cropratio, c->crop_by);
+  list_unapplied_pixel_augmenters(c, &sb);
+  list_if(&sb, pose_cfg_flag(c, "fliplr"), "fliplr (with symmetric_pairs)");
   if (sb.len && !sb.failed)
     dlcc_notes_add(notes,
                    "%s switches on augmentations dlcc accepts but does not apply yet: %s. Applied: scale jitter "
@@ -190,31 +198,8 @@ static void note_unapplied_augmentations(const dlcc_pose_cfg *c, dlcc_notes *not
  * rotratio, and dlcc does not apply its pixel augmenters yet. */
 static void note_madlc_augmentations(const dlcc_pose_cfg *c, dlcc_notes *notes) {
   dlcc_strbuf sb = {0};
-#define UNAPPLIED(on, name)                      \
-  do {                                           \
-    if (on) {                                    \
-      if (sb.len) dlcc_strbuf_append(&sb, ", "); \
-      dlcc_strbuf_append(&sb, name);             \
-    }                                            \
-  } while (0)
-  bool hist_eq = false;
-  if (c->doc && dlcc_yaml_map_get(c->doc, "hist_eq")) dlcc_yaml_as_bool(dlcc_yaml_map_get(c->doc, "hist_eq"), &hist_eq);
-  UNAPPLIED(hist_eq, "hist_eq");
-  UNAPPLIED(c->motion_blur, "motion_blur");
-  UNAPPLIED(c->covering, "covering");
-  UNAPPLIED(c->elastic_transform, "elastic_transform");
-  UNAPPLIED(c->gaussian_noise > 0, "gaussian_noise");
-  UNAPPLIED(c->grayscale, "grayscale");
-  UNAPPLIED(c->contrast.histeq, "contrast.histeq");
-  UNAPPLIED(c->contrast.clahe, "contrast.clahe");
-  UNAPPLIED(c->contrast.log, "contrast.log");
-  UNAPPLIED(c->contrast.linear, "contrast.linear");
-  UNAPPLIED(c->contrast.sigmoid, "contrast.sigmoid");
-  UNAPPLIED(c->contrast.gamma, "contrast.gamma");
-  UNAPPLIED(c->convolution.sharpen, "convolution.sharpen");
-  UNAPPLIED(c->convolution.edge, "convolution.edge");
-  UNAPPLIED(c->convolution.emboss, "convolution.emboss");
-#undef UNAPPLIED
+  list_if(&sb, pose_cfg_flag(c, "hist_eq"), "hist_eq");
+  list_unapplied_pixel_augmenters(c, &sb);
   if (sb.len && !sb.failed)
     dlcc_notes_add(notes,
                    "%s switches on augmentations dlcc accepts but does not apply yet: %s. Applied as DeepLabCut's "
