@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "track/track_json.h"
 #include "util/fileio.h"
 #include "util/json_stream.h"
 
@@ -85,36 +86,6 @@ static void writer_free(dlcc_assemblies_writer *w) {
   free(w);
 }
 
-/* [x, y, score], or null when x or y is not a number. */
-static void append_keypoint(dlcc_strbuf *sb, const double *kp) {
-  if (!isfinite(kp[0]) || !isfinite(kp[1])) {
-    dlcc_strbuf_append(sb, "null");
-    return;
-  }
-  dlcc_strbuf_append(sb, "[");
-  dlcc_json_append_number(sb, kp[0]);
-  dlcc_strbuf_append(sb, ", ");
-  dlcc_json_append_number(sb, kp[1]);
-  dlcc_strbuf_append(sb, ", ");
-  dlcc_json_append_number(sb, kp[2]);
-  dlcc_strbuf_append(sb, "]");
-}
-
-static void append_header(dlcc_strbuf *sb, const char *format, const dlcc_track_header *h) {
-  dlcc_strbuf_append(sb, "{\n  \"format\": ");
-  dlcc_json_append_string(sb, format);
-  dlcc_strbuf_append(sb, ",\n  \"scorer\": ");
-  dlcc_json_append_string(sb, h->scorer);
-  dlcc_strbuf_append(sb, ",\n  \"video\": ");
-  dlcc_json_append_string(sb, h->video);
-  dlcc_strbuf_append(sb, ",\n  \"individuals\": ");
-  dlcc_json_append_strings(sb, h->individuals, h->n_individuals);
-  dlcc_strbuf_append(sb, ",\n  \"bodyparts\": ");
-  dlcc_json_append_strings(sb, h->bodyparts, h->n_bodyparts);
-  dlcc_strbuf_append(sb, ",\n  \"uniquebodyparts\": ");
-  dlcc_json_append_strings(sb, h->uniquebodyparts, h->n_unique);
-}
-
 static dlcc_status write_text(dlcc_assemblies_writer *w, const dlcc_strbuf *sb, dlcc_error *err) {
   if (sb->failed) return dlcc_fail(err, DLCC_ERR_NOMEM, "out of memory writing %s", w->path);
   if (sb->len && fwrite(sb->data, 1, sb->len, w->file.fp) != sb->len)
@@ -146,7 +117,7 @@ dlcc_status dlcc_assemblies_writer_open(dlcc_assemblies_writer **out, const char
     writer_free(w);
     return st;
   }
-  append_header(&w->line, DLCC_ASSEMBLIES_FORMAT, &w->header);
+  dlcc_track_json_append_header(&w->line, DLCC_ASSEMBLIES_FORMAT, &w->header);
   dlcc_strbuf_append(&w->line, ",\n  \"assemblies\": [");
   st = write_text(w, &w->line, err);
   if (st) {
@@ -172,7 +143,7 @@ dlcc_status dlcc_assemblies_writer_append(dlcc_assemblies_writer *w, int n_anima
     dlcc_strbuf_append(&w->line, ", \"keypoints\": [");
     for (size_t j = 0; j < nb; j++) {
       if (j) dlcc_strbuf_append(&w->line, ", ");
-      append_keypoint(&w->line, keypoints + ((size_t)i * nb + j) * 3);
+      dlcc_track_json_append_keypoint(&w->line, keypoints + ((size_t)i * nb + j) * 3);
     }
     dlcc_strbuf_append(&w->line, "]}");
   }
@@ -185,7 +156,7 @@ dlcc_status dlcc_assemblies_writer_append(dlcc_assemblies_writer *w, int n_anima
       dlcc_strbuf_append(&w->unique, "[");
       for (size_t j = 0; j < w->header.n_unique; j++) {
         if (j) dlcc_strbuf_append(&w->unique, ", ");
-        append_keypoint(&w->unique, unique + j * 3);
+        dlcc_track_json_append_keypoint(&w->unique, unique + j * 3);
       }
       dlcc_strbuf_append(&w->unique, "]");
     }
@@ -314,33 +285,6 @@ static dlcc_status nomem(const reading *rd, dlcc_error *err) {
 }
 
 /* One keypoint: null, or [x, y, score] with null numbers read as NaN. `what` names it. */
-static dlcc_status read_keypoint(reading *rd, const dlcc_json_token *first, const char *what, double out[3],
-                                 dlcc_error *err) {
-  if (first->kind == DLCC_JSON_NULL) {
-    out[0] = out[1] = out[2] = NAN;
-    return DLCC_OK;
-  }
-  if (first->kind != DLCC_JSON_BEGIN_ARRAY)
-    return dlcc_json_error_at(rd->r, first, err, DLCC_ERR_PARSE, "%s should be [x, y, score] or null, not %s", what,
-                              dlcc_json_kind_name(first->kind));
-  int n = 0;
-  for (;;) {
-    dlcc_json_token tok;
-    dlcc_status st = dlcc_json_next(rd->r, &tok, err);
-    if (st) return st;
-    if (tok.kind == DLCC_JSON_END_ARRAY) break;
-    if (tok.kind != DLCC_JSON_NUMBER && tok.kind != DLCC_JSON_NULL)
-      return dlcc_json_error_at(rd->r, &tok, err, DLCC_ERR_PARSE, "%s[%d] should be a number or null, not %s", what, n,
-                                dlcc_json_kind_name(tok.kind));
-    if (n < 3) out[n] = tok.kind == DLCC_JSON_NULL ? NAN : tok.number;
-    n++;
-  }
-  if (n != 3)
-    return dlcc_json_error_at(rd->r, first, err, DLCC_ERR_PARSE, "%s has %d number%s; a keypoint is [x, y, score]",
-                              what, n, n == 1 ? "" : "s");
-  return DLCC_OK;
-}
-
 /* A list of keypoints appended to d; *count receives how many. */
 static dlcc_status read_keypoint_list(reading *rd, const char *what, doubles *d, size_t *count, dlcc_error *err) {
   dlcc_json_token tok;
@@ -356,7 +300,7 @@ static dlcc_status read_keypoint_list(reading *rd, const char *what, doubles *d,
     if (!doubles_reserve(d, 3)) return nomem(rd, err);
     char item[160];
     snprintf(item, sizeof item, "%s[%zu]", what, n);
-    if ((st = read_keypoint(rd, &tok, item, d->v + d->n, err))) return st;
+    if ((st = dlcc_track_json_read_keypoint(rd->r, &tok, item, d->v + d->n, err))) return st;
     d->n += 3;
     n++;
   }
@@ -478,7 +422,8 @@ static dlcc_status read_unique(reading *rd, const dlcc_json_token *key, dlcc_err
       if (!doubles_reserve(&rd->unique_values, 3)) return nomem(rd, err);
       char item[96];
       snprintf(item, sizeof item, "%s[%zu]", what, n);
-      if ((st = read_keypoint(rd, &tok, item, rd->unique_values.v + rd->unique_values.n, err))) return st;
+      if ((st = dlcc_track_json_read_keypoint(rd->r, &tok, item, rd->unique_values.v + rd->unique_values.n, err)))
+        return st;
       rd->unique_values.n += 3;
     }
     if ((st = check_count(rd, &at, what, n, rd->has_unique_names, rd->h.n_unique, "uniquebodyparts",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "track/track_json.h"
 #include "util/fileio.h"
 #include "util/json_stream.h"
 
@@ -49,20 +50,6 @@ void dlcc_tracklets_file_free(dlcc_tracklets_file *t) {
 /* ------------------------------------------------------------------------------------------------
  * Writing. */
 
-static void append_keypoint(dlcc_strbuf *sb, const double *kp) {
-  if (!isfinite(kp[0]) || !isfinite(kp[1])) {
-    dlcc_strbuf_append(sb, "null");
-    return;
-  }
-  dlcc_strbuf_append(sb, "[");
-  dlcc_json_append_number(sb, kp[0]);
-  dlcc_strbuf_append(sb, ", ");
-  dlcc_json_append_number(sb, kp[1]);
-  dlcc_strbuf_append(sb, ", ");
-  dlcc_json_append_number(sb, kp[2]);
-  dlcc_strbuf_append(sb, "]");
-}
-
 /* {"id": .., "frames": [..], "poses": [..]} (id < 0: no id, for "single"). */
 static void append_tracklet(dlcc_strbuf *sb, const dlcc_tracklet *t, int num_joints, bool with_id) {
   dlcc_strbuf_append(sb, "{");
@@ -74,7 +61,7 @@ static void append_tracklet(dlcc_strbuf *sb, const dlcc_tracklet *t, int num_joi
     dlcc_strbuf_append(sb, e ? ",\n        [" : "\n        [");
     for (int j = 0; j < num_joints; j++) {
       if (j) dlcc_strbuf_append(sb, ", ");
-      append_keypoint(sb, t->poses + (e * (size_t)num_joints + (size_t)j) * 3);
+      dlcc_track_json_append_keypoint(sb, t->poses + (e * (size_t)num_joints + (size_t)j) * 3);
     }
     dlcc_strbuf_append(sb, "]");
   }
@@ -120,18 +107,7 @@ dlcc_status dlcc_tracklets_write(const dlcc_tracklets_file *t, const char *path,
   if (st || (st = dlcc_atomic_open(&f, path, err))) return st;
 
   dlcc_strbuf sb = {0};
-  dlcc_strbuf_append(&sb, "{\n  \"format\": ");
-  dlcc_json_append_string(&sb, DLCC_TRACKLETS_FORMAT);
-  dlcc_strbuf_append(&sb, ",\n  \"scorer\": ");
-  dlcc_json_append_string(&sb, h->scorer);
-  dlcc_strbuf_append(&sb, ",\n  \"video\": ");
-  dlcc_json_append_string(&sb, h->video ? h->video : "");
-  dlcc_strbuf_append(&sb, ",\n  \"individuals\": ");
-  dlcc_json_append_strings(&sb, h->individuals, h->n_individuals);
-  dlcc_strbuf_append(&sb, ",\n  \"bodyparts\": ");
-  dlcc_json_append_strings(&sb, h->bodyparts, h->n_bodyparts);
-  dlcc_strbuf_append(&sb, ",\n  \"uniquebodyparts\": ");
-  dlcc_json_append_strings(&sb, h->uniquebodyparts, h->n_unique);
+  dlcc_track_json_append_header(&sb, DLCC_TRACKLETS_FORMAT, h);
   dlcc_strbuf_append(&sb, ",\n  \"track_method\": ");
   dlcc_json_append_string(&sb, dlcc_track_method_name(t->method));
   dlcc_strbuf_printf(&sb, ",\n  \"frames\": %ld", t->n_frames);
@@ -240,33 +216,6 @@ static dlcc_status read_frames(reading *rd, const char *what, raw_tracklet *raw,
 }
 
 /* One keypoint: null, or [x, y, score] (null numbers NaN). */
-static dlcc_status read_keypoint(reading *rd, const dlcc_json_token *first, const char *what, size_t index,
-                                 double out[3], dlcc_error *err) {
-  if (first->kind == DLCC_JSON_NULL) {
-    out[0] = out[1] = out[2] = NAN;
-    return DLCC_OK;
-  }
-  if (first->kind != DLCC_JSON_BEGIN_ARRAY)
-    return dlcc_json_error_at(rd->r, first, err, DLCC_ERR_PARSE, "%s[%zu] should be [x, y, score] or null, not %s",
-                              what, index, dlcc_json_kind_name(first->kind));
-  int n = 0;
-  for (;;) {
-    dlcc_json_token tok;
-    dlcc_status st = dlcc_json_next(rd->r, &tok, err);
-    if (st) return st;
-    if (tok.kind == DLCC_JSON_END_ARRAY) break;
-    if (tok.kind != DLCC_JSON_NUMBER && tok.kind != DLCC_JSON_NULL)
-      return dlcc_json_error_at(rd->r, &tok, err, DLCC_ERR_PARSE, "%s[%zu][%d] should be a number or null, not %s",
-                                what, index, n, dlcc_json_kind_name(tok.kind));
-    if (n < 3) out[n] = tok.kind == DLCC_JSON_NULL ? NAN : tok.number;
-    n++;
-  }
-  if (n != 3)
-    return dlcc_json_error_at(rd->r, first, err, DLCC_ERR_PARSE, "%s[%zu] has %d number%s; a keypoint is [x, y, score]",
-                              what, index, n, n == 1 ? "" : "s");
-  return DLCC_OK;
-}
-
 /* "poses": a list of poses, each a list of keypoints; which = 0 (tracklets) or 1 (single). */
 static dlcc_status read_poses(reading *rd, const char *what, raw_tracklet *raw, int which, dlcc_error *err) {
   dlcc_json_token tok;
@@ -301,7 +250,10 @@ static dlcc_status read_poses(reading *rd, const char *what, raw_tracklet *raw, 
         raw->poses_cap = cap;
       }
       size_t base = raw->n_poses * (rd->pose_size[which] ? rd->pose_size[which] : 0);
-      if ((st = read_keypoint(rd, &tok, pose_what, n, raw->poses + (base + n) * 3, err))) return st;
+      char keypoint_what[320];
+      snprintf(keypoint_what, sizeof keypoint_what, "%s[%zu]", pose_what, n);
+      if ((st = dlcc_track_json_read_keypoint(rd->r, &tok, keypoint_what, raw->poses + (base + n) * 3, err)))
+        return st;
     }
     if (names_known && n != names)
       return dlcc_json_error_at(rd->r, &at, err, DLCC_ERR_PARSE, "%s has %zu keypoints; %s lists %zu", pose_what, n,
