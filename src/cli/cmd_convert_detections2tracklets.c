@@ -73,30 +73,10 @@ static int parse_args(int argc, char **argv, convert_args *a) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int shared = cli_parse_track_target(VERB, c, optarg, &a->opt.target, &a->opt.track_method);
+    if (shared < 0) return CLI_USAGE;
+    if (shared) continue;
     switch (c) {
-      case 'k':
-        if (!cli_parse_int(VERB, "shuffle", optarg, 1, 100000, &v)) return CLI_USAGE;
-        a->opt.target.shuffle = (int)v;
-        break;
-      case 't':
-        if (!cli_parse_int(VERB, "trainingsetindex", optarg, 0, 1000, &v)) return CLI_USAGE;
-        a->opt.target.trainingsetindex = (int)v;
-        break;
-      case 's':
-        if (!cli_parse_int(VERB, "snapshot", optarg, 0, 1000000000000L, &v)) return CLI_USAGE;
-        a->opt.target.snapshot = v;
-        break;
-      case 'm': {
-        dlcc_track_method m;
-        dlcc_error err;
-        if (dlcc_track_method_parse(optarg, &m, &err)) {
-          fprintf(stderr, "dlcc %s: --track-method: %s\n", VERB, err.message);
-          return CLI_USAGE;
-        }
-        a->opt.track_method = optarg;
-        break;
-      }
-      case 'd': a->opt.target.dest_folder = optarg; break;
       case 'o': a->opt.overwrite = true; break;
       case 'i':
         cli_free_names(a->ignore, a->n_ignore);

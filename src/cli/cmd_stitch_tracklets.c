@@ -75,29 +75,10 @@ static int parse_args(int argc, char **argv, stitch_args *a) {
   optind = 1;
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    int shared = cli_parse_track_target(VERB, c, optarg, &a->opt.target, &a->opt.track_method);
+    if (shared < 0) return CLI_USAGE;
+    if (shared) continue;
     switch (c) {
-      case 'k':
-        if (!cli_parse_int(VERB, "shuffle", optarg, 1, 100000, &v)) return CLI_USAGE;
-        a->opt.target.shuffle = (int)v;
-        break;
-      case 't':
-        if (!cli_parse_int(VERB, "trainingsetindex", optarg, 0, 1000, &v)) return CLI_USAGE;
-        a->opt.target.trainingsetindex = (int)v;
-        break;
-      case 's':
-        if (!cli_parse_int(VERB, "snapshot", optarg, 0, 1000000000000L, &v)) return CLI_USAGE;
-        a->opt.target.snapshot = v;
-        break;
-      case 'm': {
-        dlcc_track_method m;
-        dlcc_error err;
-        if (dlcc_track_method_parse(optarg, &m, &err)) {
-          fprintf(stderr, "dlcc %s: --track-method: %s\n", VERB, err.message);
-          return CLI_USAGE;
-        }
-        a->opt.track_method = optarg;
-        break;
-      }
       case 'n':
         if (!cli_parse_int(VERB, "n-tracks", optarg, 1, 10000, &v)) return CLI_USAGE;
         a->opt.n_tracks = (int)v;
@@ -117,7 +98,6 @@ static int parse_args(int argc, char **argv, stitch_args *a) {
         if (!cli_parse_int(VERB, "max-gap", optarg, 1, 1000000000, &v)) return CLI_USAGE;
         a->opt.max_gap = (int)v;
         break;
-      case 'd': a->opt.target.dest_folder = optarg; break;
       case 'h': print_help(); return -1;
       default: return cli_option_error(VERB, c, argv);
     }

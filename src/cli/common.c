@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/verbs.h"
+#include "track/tracklets_file.h"
 
 bool cli_parse_int(const char *verb, const char *option, const char *text, long min, long max, long *out) {
   char *end = NULL;
@@ -38,6 +39,37 @@ bool cli_parse_precision(const char *verb, const char *text, dlcc_nn_precision *
   if (!dlcc_nn_precision_parse(text, out, &err)) return true;
   fprintf(stderr, "dlcc %s: --precision: %s\n", verb, err.message);
   return false;
+}
+
+int cli_parse_track_target(const char *verb, int c, const char *arg, dlcc_track_target *t, const char **track_method) {
+  long v;
+  dlcc_track_method m;
+  dlcc_error err;
+  switch (c) {
+    case 'k':
+      if (!cli_parse_int(verb, "shuffle", arg, 1, 100000, &v)) return -1;
+      t->shuffle = (int)v;
+      return 1;
+    case 't':
+      if (!cli_parse_int(verb, "trainingsetindex", arg, 0, 1000, &v)) return -1;
+      t->trainingsetindex = (int)v;
+      return 1;
+    case 's':
+      if (!cli_parse_int(verb, "snapshot", arg, 0, 1000000000000L, &v)) return -1;
+      t->snapshot = v;
+      return 1;
+    case 'm':
+      if (dlcc_track_method_parse(arg, &m, &err)) {
+        fprintf(stderr, "dlcc %s: --track-method: %s\n", verb, err.message);
+        return -1;
+      }
+      *track_method = arg;
+      return 1;
+    case 'd':
+      t->dest_folder = arg;
+      return 1;
+    default: return 0;
+  }
 }
 
 int cli_report_error(const char *verb, const dlcc_error *err) {

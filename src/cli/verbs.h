@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "nn/tensor.h"
+#include "track/track_video.h"
 #include "util/error.h"
 #include "util/notes.h"
 
@@ -48,6 +49,10 @@ bool cli_parse_precision(const char *verb, const char *text, dlcc_nn_precision *
   "  --precision P        f32 (default), bf16, or auto: bf16 where the CPU computes it natively\n" \
   "                       (AVX512-BF16 or AMX), else f32. bf16 is 1.5 to 3 times faster there but moves\n" \
   "                       keypoints by about a quarter pixel (a few by whole cells)\n"
+/* The options convert-detections2tracklets and stitch-tracklets share, by their getopt letters: k
+ * --shuffle, t --trainingsetindex, s --snapshot, m --track-method, d --destfolder. Returns 1 when c
+ * was one of them (stored), 0 when it is another option, -1 after a bad value (message printed). */
+int cli_parse_track_target(const char *verb, int c, const char *arg, dlcc_track_target *t, const char **track_method);
 /* Prints "dlcc <verb>: error: <message>" to stderr and returns CLI_FAILED. */
 int cli_report_error(const char *verb, const dlcc_error *err);
 /* Prints each note as "note: ..." to stderr. */
